@@ -1,0 +1,2 @@
+export { setupTelemetry } from './setup.js';
+export type { TelemetryOptions, Telemetry } from './setup.js';
