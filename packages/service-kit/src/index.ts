@@ -1,0 +1,13 @@
+export { connectNats } from './nats.js';
+export type { NatsOptions } from './nats.js';
+export { parseConfig, natsConfigShape } from './config.js';
+export { createKernosService, handle } from './micro.js';
+export type { KernosService, KernosServiceOptions, HandlerContext, EndpointBinding } from './micro.js';
+export { createKernelClient } from './client.js';
+export type { KernelClient, CallOptions } from './client.js';
+export { injectTraceHeaders, extractTraceContext } from './trace-headers.js';
+export { shutdownInOrder } from './shutdown.js';
+export type { ShutdownStep } from './shutdown.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export type { NatsConnection } from '@nats-io/nats-core';
