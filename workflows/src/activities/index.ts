@@ -1,0 +1,2 @@
+export { createActivities } from './activities.js';
+export type { ActivityDeps, KernosActivities } from './activities.js';

@@ -1,0 +1,53 @@
+import { NativeConnection } from '@temporalio/worker';
+import { z } from 'zod';
+import { connectNats, createKernelClient, createLogger, natsConfigShape, parseConfig, shutdownInOrder } from '@kernos/service-kit';
+import { setupTelemetry } from '@kernos/telemetry';
+import { createKernosWorker } from './worker.js';
+
+const config = parseConfig(
+  z.object({
+    ...natsConfigShape,
+    KERNOS_TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+    KERNOS_TEMPORAL_NAMESPACE: z.string().default('default'),
+    KERNOS_TASK_QUEUE: z.string().default('kernos-agents'),
+    KERNOS_OPENAI_API_KEY: z.string().default('kernos-dev'),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  }),
+  process.env,
+  'worker',
+);
+
+const logger = createLogger('worker', (line) => process.stderr.write(`${line}\n`));
+const telemetry = setupTelemetry({ serviceName: 'worker', otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
+const nc = await connectNats({ url: config.KERNOS_NATS_URL, name: 'kernos-worker', user: config.KERNOS_NATS_USER, pass: config.KERNOS_NATS_PASSWORD });
+const connection = await NativeConnection.connect({ address: config.KERNOS_TEMPORAL_ADDRESS });
+const worker = await createKernosWorker({
+  connection,
+  kernel: createKernelClient(nc, telemetry.tracer),
+  namespace: config.KERNOS_TEMPORAL_NAMESPACE,
+  taskQueue: config.KERNOS_TASK_QUEUE,
+  openaiApiKey: config.KERNOS_OPENAI_API_KEY,
+});
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  // worker.shutdown() stops polling and lets running activities finish; run() resolves when it is done.
+  worker.shutdown();
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+
+logger.info('worker ready', { temporal: config.KERNOS_TEMPORAL_ADDRESS, taskQueue: config.KERNOS_TASK_QUEUE });
+await worker.run();
+const failed = await shutdownInOrder(
+  [
+    { name: 'nats', run: () => nc.drain() },
+    { name: 'temporal', run: () => connection.close() },
+    { name: 'telemetry', run: () => telemetry.shutdown() },
+  ],
+  config.KERNOS_SHUTDOWN_GRACE_MS,
+);
+process.exit(failed.length === 0 ? 0 : 1);
