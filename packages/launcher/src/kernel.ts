@@ -1,0 +1,111 @@
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProcess, type ManagedProcess } from './process.js';
+
+export const kernelProcessNames = ['emulator', 'access', 'graph', 'tool-gateway', 'scheduler', 'worker'] as const;
+export type KernelProcessName = (typeof kernelProcessNames)[number];
+
+const entries: Record<KernelProcessName, string> = {
+  emulator: 'packages/model-emulator/src/main.ts',
+  access: 'services/access/src/main.ts',
+  graph: 'services/graph/src/main.ts',
+  'tool-gateway': 'services/tool-gateway/src/main.ts',
+  scheduler: 'services/scheduler/src/main.ts',
+  worker: 'workflows/src/main.ts',
+};
+
+export interface KernelOptions {
+  /** Environment every process gets: the dev stack's endpoints (stackEnv) and any overrides. */
+  env: Record<string, string | undefined>;
+  /** Where each process's log goes, one file per process (default <repo>/.kernos/logs). */
+  logDir?: string;
+  /** Which processes to start (default all, in dependency order). */
+  only?: readonly KernelProcessName[];
+  /** Port for the model emulator (default: a free port). */
+  emulatorPort?: number;
+}
+
+export interface Kernel {
+  /** The OpenAI-compatible base URL of the emulator, e.g. http://127.0.0.1:8400/v1. */
+  readonly openaiBaseUrl: string;
+  /** The environment the processes were started with. */
+  readonly env: Record<string, string | undefined>;
+  process(name: KernelProcessName): ManagedProcess | undefined;
+  start(name: KernelProcessName): Promise<ManagedProcess>;
+  kill(name: KernelProcessName): Promise<void>;
+  /** Stops in reverse order: the worker first, so nothing new reaches the services while they stop. */
+  stop(): Promise<void>;
+}
+
+export const repoRoot = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+
+/**
+ * Starts the kernel's own processes, each as its own OS process on NATS, as they run in a cluster: the model
+ * emulator, the four services and the Temporal worker. Used by the demo, the end-to-end tests and fault tests.
+ */
+export async function startKernel(options: KernelOptions): Promise<Kernel> {
+  const logDir = options.logDir ?? join(repoRoot, '.kernos', 'logs');
+  const emulatorPort = options.emulatorPort ?? (await freePort());
+  const openaiBaseUrl = `http://127.0.0.1:${emulatorPort}/v1`;
+  const env: Record<string, string | undefined> = {
+    KERNOS_EMULATOR_PORT: String(emulatorPort),
+    KERNOS_OPENAI_BASE_URL: openaiBaseUrl,
+    ...options.env,
+  };
+  const wanted = kernelProcessNames.filter((name) => !options.only || options.only.includes(name));
+  const running = new Map<KernelProcessName, ManagedProcess>();
+
+  const start = async (name: KernelProcessName): Promise<ManagedProcess> => {
+    const managed = await startProcess({
+      name,
+      command: process.execPath,
+      args: ['--import', 'tsx', join(repoRoot, entries[name])],
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      logFile: join(logDir, `${name}.log`),
+      readyWhen: /\bready\b/i,
+    });
+    running.set(name, managed);
+    return managed;
+  };
+
+  const stop = async () => {
+    for (const name of [...wanted].reverse()) await running.get(name)?.stop();
+    running.clear();
+  };
+
+  try {
+    // Services only need NATS (and their own backends), so they start side by side; the worker comes last.
+    const services = wanted.filter((name) => name !== 'worker');
+    await Promise.all(services.map(start));
+    if (wanted.includes('worker')) await start('worker');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    openaiBaseUrl,
+    env,
+    process: (name) => running.get(name),
+    start,
+    kill: async (name) => {
+      await running.get(name)?.kill();
+      running.delete(name);
+    },
+    stop,
+  };
+}
+
+/** Asks the OS for a free loopback port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
