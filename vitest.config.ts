@@ -20,8 +20,9 @@ export default defineConfig({
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // The real servers are shared; files run one after another so they do not fight over them.
-          fileParallelism: false,
+          // The real servers are shared; files run one after another in one fork so they do not fight over them.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -46,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     return client;
   };
 
+  const leaseWaitMs = deps.leaseWaitMs ?? 300_000;
   const runTurn = async (ctx: Context, input: LlmTurnInput): Promise<LlmTurnResult> => {
     const lease = await deps.kernel.call(
       contracts.scheduler.acquire,
@@ -55,8 +56,10 @@ export function createActivities(deps: ActivityDeps) {
         priority: input.priority,
         estimatedInputTokens: estimateTokens(input.messages),
         maxOutputTokens: input.maxOutputTokens,
+        // The scheduler gives up a little before we do, so it never grants a slot to a caller that has left.
+        maxWaitMs: BigInt(leaseWaitMs - 2_000),
       },
-      { timeoutMs: deps.leaseWaitMs ?? 300_000 },
+      { timeoutMs: leaseWaitMs },
     );
     let usage = { input: 0, output: 0 };
     try {
