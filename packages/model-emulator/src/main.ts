@@ -8,7 +8,7 @@ const config = loadConfig(process.env);
 const emulator = createEmulator(config);
 const { url } = await emulator.start();
 console.log(
-  `kernos model emulator listening on ${url}/v1 (models: ${config.models.join(', ')}; ` +
+  `kernos model emulator ready on ${url}/v1 (models: ${config.models.join(', ')}; ` +
     `${config.maxConcurrent} concurrent, ${config.tokensPerSecond || 'unlimited'} tok/s, seed ${config.seed})`,
 );
 
