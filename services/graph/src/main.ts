@@ -1,0 +1,54 @@
+import { connectNats, createLogger, shutdownInOrder } from '@kernos/service-kit';
+import { setupTelemetry } from '@kernos/telemetry';
+import { loadGraphConfig } from './config.js';
+import { createNeo4jDriver } from './neo4j.js';
+import { createGraphService } from './service.js';
+
+const logger = createLogger('graph', (line) => process.stderr.write(`${line}\n`));
+const config = loadGraphConfig(process.env);
+const telemetry = setupTelemetry({ serviceName: 'graph', otlpEndpoint: config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT });
+const nc = await connectNats({ url: config.KERNOS_NATS_URL, name: 'kernos-graph', user: config.KERNOS_NATS_USER, pass: config.KERNOS_NATS_PASSWORD });
+const driver = createNeo4jDriver({
+  uri: config.KERNOS_NEO4J_URI,
+  user: config.KERNOS_NEO4J_USER,
+  password: config.KERNOS_NEO4J_PASSWORD,
+  timeoutMs: config.KERNOS_NEO4J_TIMEOUT_MS,
+});
+const service = createGraphService({ nc, tracer: telemetry.tracer, logger, driver, database: config.KERNOS_NEO4J_DATABASE, uri: config.KERNOS_NEO4J_URI });
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  const failed = await shutdownInOrder(
+    [
+      { name: 'service', run: () => service.stop() },
+      { name: 'nats', run: () => nc.drain() },
+      // After NATS: no handler can still be using a session when the pool closes.
+      { name: 'neo4j', run: () => driver.close() },
+      { name: 'telemetry', run: () => telemetry.shutdown() },
+    ],
+    config.KERNOS_SHUTDOWN_GRACE_MS,
+  );
+  process.exit(failed.length === 0 ? 0 : 1);
+};
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
+try {
+  await service.start();
+} catch (error) {
+  // Exit non-zero so the supervisor restarts us; the message says which dependency is missing.
+  logger.error('graph service failed to start', { error: (error as Error).message });
+  await shutdownInOrder(
+    [
+      { name: 'nats', run: () => nc.drain() },
+      { name: 'neo4j', run: () => driver.close() },
+      { name: 'telemetry', run: () => telemetry.shutdown() },
+    ],
+    config.KERNOS_SHUTDOWN_GRACE_MS,
+  );
+  process.exit(1);
+}
+logger.info('graph service ready', { nats: config.KERNOS_NATS_URL, neo4j: config.KERNOS_NEO4J_URI, database: config.KERNOS_NEO4J_DATABASE });
