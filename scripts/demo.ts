@@ -178,8 +178,8 @@ try {
   await nc.drain();
   await connection.close();
   await kernel.stop();
-  // stop() only stops the servers this run started; a stack that was already up is left as it was.
+  // release() stops only the servers this run started; a stack that was already up is left as it was.
   if (args.keep) say('servers kept running: stop them with  npm run stack -- down');
-  else await stack.stop();
+  else await stack.release();
 }
 process.exit(exitCode);

@@ -146,4 +146,6 @@ install_nats
 install_temporal
 install_neo4j_launcher
 install_node_modules
+# helm and kubernetes-validate, for the chart checks in the test command.
+bash "$REPO_ROOT/scripts/setup-deploy-tools.sh"
 echo "kernos setup: done (cache: $CACHE)"

@@ -19,6 +19,9 @@ if ! diff -r "$scratch" packages/wire/src/gen >/dev/null; then
   exit 1
 fi
 
+echo "== deploy checks (helm lint, kubernetes-validate --strict, chart wiring)"
+bash scripts/check-deploy.sh
+
 mkdir -p test-results
 status=0
 echo "== unit tests"
