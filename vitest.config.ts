@@ -20,9 +20,10 @@ export default defineConfig({
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // The real servers are shared; files run one after another in one fork so they do not fight over them.
+          // The real servers are shared: files run one after another in one fork so they do not fight over them.
+          // Modules are fresh per file, but process-wide globals (OpenTelemetry's) are not: code must not rely on them.
           pool: 'forks',
-          poolOptions: { forks: { singleFork: true } },
+          poolOptions: { forks: { singleFork: true, isolate: true } },
         },
       },
     ],
