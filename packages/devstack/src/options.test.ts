@@ -16,6 +16,12 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ env, neo4jPort: 27687 })).toMatchObject({ natsPort: 14222, neo4jPort: 27687, cacheDir: '/opt/kernos' });
   });
 
+  it('passes no nats-server config unless one is given (option or KERNOS_NATS_CONFIG)', () => {
+    expect(resolveOptions({ env: {} }).natsConfigFile).toBeUndefined();
+    expect(resolveOptions({ env: { KERNOS_NATS_CONFIG: '/etc/kernos/nats.conf' } }).natsConfigFile).toBe('/etc/kernos/nats.conf');
+    expect(resolveOptions({ env: { KERNOS_NATS_CONFIG: '/a' }, natsConfigFile: '/b' }).natsConfigFile).toBe('/b');
+  });
+
   it('names a bad port variable', () => {
     expect(() => resolveOptions({ env: { KERNOS_TEMPORAL_PORT: '72330' } })).toThrow(
       'kernos: KERNOS_TEMPORAL_PORT=72330 is not a port (1-65535); fix or unset it',

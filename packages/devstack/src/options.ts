@@ -28,6 +28,12 @@ export interface StackOptions {
   /** Spawn servers in their own session so they outlive the caller (what `stack up` does). @default false */
   detached?: boolean;
   /**
+   * A nats-server config file passed with `-c`, e.g. the per-role users and permissions that
+   * `services/access/src/identity/cli.ts nats-conf` writes. The command-line flags (port, JetStream, state dir)
+   * still apply. @default none (or `KERNOS_NATS_CONFIG`): an open server, as before
+   */
+  natsConfigFile?: string;
+  /**
    * Environment read for the defaults above and for binary lookup (`KERNOS_NATS_SERVER_BIN`,
    * `KERNOS_TEMPORAL_BIN`, `KERNOS_JAVA_BIN`, `JAVA_HOME`, `PATH`). @default process.env
    */
@@ -44,6 +50,7 @@ export interface ResolvedOptions {
   neo4jPort: number;
   reuse: boolean;
   detached: boolean;
+  natsConfigFile: string | undefined;
   env: Record<string, string | undefined>;
 }
 
@@ -58,6 +65,7 @@ export function resolveOptions(options: StackOptions = {}): ResolvedOptions {
     neo4jPort: options.neo4jPort ?? portFromEnv(env, 'KERNOS_NEO4J_PORT', 7687),
     reuse: options.reuse ?? true,
     detached: options.detached ?? false,
+    natsConfigFile: options.natsConfigFile ?? (env.KERNOS_NATS_CONFIG || undefined),
     env,
   };
 }

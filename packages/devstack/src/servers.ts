@@ -39,7 +39,10 @@ const nats: ServerSpec = {
   ],
   command: (o) => ({
     file: findTool(natsServerTool, o),
-    args: ['-js', '-a', LOOPBACK, '-p', String(o.natsPort), '-sd', join(o.stateDir, 'nats'), '-m', String(o.natsMonitorPort)],
+    args: [
+      '-js', '-a', LOOPBACK, '-p', String(o.natsPort), '-sd', join(o.stateDir, 'nats'), '-m', String(o.natsMonitorPort),
+      ...(o.natsConfigFile ? ['-c', o.natsConfigFile] : []),
+    ],
   }),
   markers: (port) => ['nats-server', `-p ${port}`],
   ready: (o) => natsHealthy(o),

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +64,15 @@ describe('withStateLock', () => {
   it('takes over a lock left by a dead process', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'stack.lock'), String(deadPid()));
+    await expect(withStateLock(dir, async () => 'ran', 2_000)).resolves.toBe('ran');
+  });
+
+  it('takes over an empty lock left by a process killed between creating and writing it', async () => {
+    const dir = tempDir();
+    const lock = join(dir, 'stack.lock');
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
     await expect(withStateLock(dir, async () => 'ran', 2_000)).resolves.toBe('ran');
   });
 

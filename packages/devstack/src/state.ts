@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -100,7 +100,9 @@ export async function withStateLock<T>(stateDir: string, fn: () => Promise<T>, t
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = Number(readFileSafe(lock));
-    if (holder > 0 && !isAlive(holder)) {
+    // An empty lock older than a few seconds was left by a process killed between creating and writing it:
+    // no pid to check, and nobody would ever remove it.
+    if ((holder > 0 && !isAlive(holder)) || (holder === 0 && lockAgeMs(lock) > 5_000)) {
       rmSync(lock, { force: true });
       continue;
     }
@@ -113,6 +115,14 @@ export async function withStateLock<T>(stateDir: string, fn: () => Promise<T>, t
     return await fn();
   } finally {
     rmSync(lock, { force: true });
+  }
+}
+
+function lockAgeMs(file: string): number {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 

@@ -1,5 +1,5 @@
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-import { headers, type NatsConnection } from '@nats-io/nats-core';
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { KernosError, codeForStatus, isErrorCode } from '@kernos/errors';
 import { common, type Contract } from '@kernos/wire';
@@ -22,7 +22,13 @@ export interface KernelClient {
  * Typed request/reply over NATS. Propagates the trace, and turns every failure into a KernosError: service errors
  * keep their code, "no responders" becomes unavailable (nothing ran, safe to retry), a timeout stays a timeout.
  */
-export function createKernelClient(nc: NatsConnection, tracer: Tracer): KernelClient {
+export interface KernelClientOptions {
+  /** Prepended to every contract subject, to reach a service started with the same subjectPrefix (default ""). */
+  subjectPrefix?: string;
+}
+
+export function createKernelClient(nc: NatsConnection, tracer: Tracer, clientOptions: KernelClientOptions = {}): KernelClient {
+  const prefix = clientOptions.subjectPrefix ?? '';
   return {
     async call(contract, request, options = {}) {
       const timeoutMs = options.timeoutMs ?? 10_000;
@@ -43,13 +49,11 @@ export function createKernelClient(nc: NatsConnection, tracer: Tracer): KernelCl
             const payload = toBinary(contract.request, create(contract.request, request));
             let reply;
             try {
-              reply = await nc.request(contract.subject, payload, { timeout: timeoutMs, headers: h });
+              reply = await nc.request(`${prefix}${contract.subject}`, payload, { timeout: timeoutMs, headers: h });
             } catch (error) {
               throw transportError(contract, timeoutMs, error);
             }
-            const status = reply.headers?.get('Nats-Service-Error-Code');
-            if (status) throw serviceError(contract, Number(status), reply.headers?.get('Nats-Service-Error') ?? '', reply.data);
-            return fromBinary(contract.reply, reply.data);
+            return decodeReply(contract, reply.headers, reply.data);
           } catch (error) {
             if (error instanceof KernosError) {
               span.setAttribute('error.type', error.code);
@@ -65,10 +69,33 @@ export function createKernelClient(nc: NatsConnection, tracer: Tracer): KernelCl
   };
 }
 
+/**
+ * Turns a reply on a contract's subject into its reply message, or into the KernosError it carries. A reply
+ * that is neither (a peer that is not a Kernos service, a corrupted message) is an internal error naming the
+ * subject, never a decoder's bare exception.
+ */
+export function decodeReply<Req extends DescMessage, Rep extends DescMessage>(
+  contract: Contract<Req, Rep>,
+  replyHeaders: MsgHdrs | undefined,
+  data: Uint8Array,
+): MessageShape<Rep> {
+  const status = replyHeaders?.get('Nats-Service-Error-Code');
+  if (status) throw serviceError(contract, Number(status), replyHeaders?.get('Nats-Service-Error') ?? '', data);
+  try {
+    return fromBinary(contract.reply, data);
+  } catch (error) {
+    throw new KernosError('internal', `${contract.subject}: reply is not a valid ${contract.reply.typeName}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 function serviceError(contract: Contract, status: number, description: string, data: Uint8Array): KernosError {
   try {
     const body = fromBinary(common.ErrorBodySchema, data);
-    if (isErrorCode(body.code)) return new KernosError(body.code, body.message, { retryable: body.retryable, details: { subject: contract.subject } });
+    if (isErrorCode(body.code)) {
+      // An empty message would leave a person nothing to act on; the header text or the code still says something.
+      const message = body.message || description || `${contract.subject} failed: ${body.code}`;
+      return new KernosError(body.code, message, { retryable: body.retryable, details: { subject: contract.subject } });
+    }
   } catch {
     // A peer that is not a Kernos service may send a plain-text body; the headers still say enough.
   }

@@ -51,6 +51,11 @@ export interface KernosServiceOptions {
   tracer: Tracer;
   /** Queue group, so replicas share the load (default "kernos"). */
   queue?: string;
+  /**
+   * Prepended to every contract subject (default ""). Lets a test run its own instance of a service on a shared
+   * NATS server without other instances answering its requests; clients use the same prefix (createKernelClient).
+   */
+  subjectPrefix?: string;
   /** Called for every failed request, after the error reply is sent. */
   onError?: (subject: string, error: KernosError) => void;
 }
@@ -119,7 +124,7 @@ export function createKernosService(options: KernosServiceOptions): KernosServic
       });
       for (const binding of options.endpoints) {
         service.addEndpoint(binding.contract.verb, {
-          subject: binding.contract.subject,
+          subject: `${options.subjectPrefix ?? ''}${binding.contract.subject}`,
           handler: (err, msg) => {
             if (err) return;
             // Handlers run concurrently; the set lets stop() wait for the ones already accepted.

@@ -4,6 +4,7 @@ export * as scheduler from './gen/kernos/scheduler/v1/scheduler_pb.js';
 export * as toolGateway from './gen/kernos/toolgateway/v1/tool_gateway_pb.js';
 export * as access from './gen/kernos/access/v1/access_pb.js';
 export * as graph from './gen/kernos/graph/v1/graph_pb.js';
+export * as audit from './gen/kernos/audit/v1/audit_pb.js';
 export { create, toBinary, fromBinary, toJson, fromJson } from '@bufbuild/protobuf';
 export type { DescMessage, MessageShape, MessageInitShape } from '@bufbuild/protobuf';
 export { contracts } from './contracts.js';

@@ -12,7 +12,41 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kernos/access/v1/access.proto.
  */
 export const file_kernos_access_v1_access: GenFile = /*@__PURE__*/
-  fileDesc("Ch1rZXJub3MvYWNjZXNzL3YxL2FjY2Vzcy5wcm90bxIQa2Vybm9zLmFjY2Vzcy52MSKgAQoMQ2hlY2tSZXF1ZXN0EiUKA3JlZhgBIAEoCzIYLmtlcm5vcy5jb21tb24udjEuUnVuUmVmEjAKCmdvdmVybmFuY2UYAiABKAsyHC5rZXJub3MuY29tbW9uLnYxLkdvdmVybmFuY2USDgoGYWN0aW9uGAMgASgJEhAKCHJlc291cmNlGAQgASgJEhUKDWdyYW50ZWRfdG9vbHMYBSADKAkiWAoKQ2hlY2tSZXBseRIsCghkZWNpc2lvbhgBIAEoDjIaLmtlcm5vcy5hY2Nlc3MudjEuRGVjaXNpb24SDgoGcmVhc29uGAIgASgJEgwKBHJ1bGUYAyABKAkqaAoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABISCg5ERUNJU0lPTl9BTExPVxABEhEKDURFQ0lTSU9OX0RFTlkQAhIbChdERUNJU0lPTl9ORUVEU19BUFBST1ZBTBADYgZwcm90bzM", [file_kernos_common_v1_common]);
+  fileDesc("Ch1rZXJub3MvYWNjZXNzL3YxL2FjY2Vzcy5wcm90bxIQa2Vybm9zLmFjY2Vzcy52MSJhCg9Ub29sQW5ub3RhdGlvbnMSEQoJcmVhZF9vbmx5GAEgASgIEhMKC2Rlc3RydWN0aXZlGAIgASgIEhIKCmlkZW1wb3RlbnQYAyABKAgSEgoKb3Blbl93b3JsZBgEIAEoCCKmAgoMQ2hlY2tSZXF1ZXN0EiUKA3JlZhgBIAEoCzIYLmtlcm5vcy5jb21tb24udjEuUnVuUmVmEjAKCmdvdmVybmFuY2UYAiABKAsyHC5rZXJub3MuY29tbW9uLnYxLkdvdmVybmFuY2USDgoGYWN0aW9uGAMgASgJEhAKCHJlc291cmNlGAQgASgJEhUKDWdyYW50ZWRfdG9vbHMYBSADKAkSOwoQdG9vbF9hbm5vdGF0aW9ucxgGIAEoCzIhLmtlcm5vcy5hY2Nlc3MudjEuVG9vbEFubm90YXRpb25zEhcKD3Jlc291cmNlX3RlbmFudBgHIAEoCRIXCg9yZXNvdXJjZV9qb2JfaWQYCCABKAkSFQoNcGF5bG9hZF9ieXRlcxgJIAEoBCJtCgpDaGVja1JlcGx5EiwKCGRlY2lzaW9uGAEgASgOMhoua2Vybm9zLmFjY2Vzcy52MS5EZWNpc2lvbhIOCgZyZWFzb24YAiABKAkSDAoEcnVsZRgDIAEoCRITCgthcHByb3ZhbF9pZBgEIAEoCSLOAwoIQXBwcm92YWwSCgoCaWQYASABKAkSJQoDcmVmGAIgASgLMhgua2Vybm9zLmNvbW1vbi52MS5SdW5SZWYSMAoKZ292ZXJuYW5jZRgDIAEoCzIcLmtlcm5vcy5jb21tb24udjEuR292ZXJuYW5jZRIOCgZhY3Rpb24YBCABKAkSEAoIcmVzb3VyY2UYBSABKAkSDgoGcmVhc29uGAYgASgJEgwKBHJ1bGUYByABKAkSEQoJcmVxdWVzdGVyGAggASgJEhAKCGFwcHJvdmVyGAkgASgJEhMKC2VzY2FsYXRlX3RvGAogASgJEhEKCWVzY2FsYXRlZBgLIAEoCBIwCgZzdGF0dXMYDCABKA4yIC5rZXJub3MuYWNjZXNzLnYxLkFwcHJvdmFsU3RhdHVzEhwKFHJlcXVlc3RlZF9hdF91bml4X21zGA0gASgDEhgKEGRlYWRsaW5lX3VuaXhfbXMYDiABKAMSEgoKZGVjaWRlZF9ieRgPIAEoCRIaChJkZWNpZGVkX2F0X3VuaXhfbXMYECABKAMSDwoHY29tbWVudBgRIAEoCRITCgt3b3JrZmxvd19pZBgSIAEoCRIQCgh0cmFjZV9pZBgTIAEoCSLTAQoWUmVxdWVzdEFwcHJvdmFsUmVxdWVzdBIlCgNyZWYYASABKAsyGC5rZXJub3MuY29tbW9uLnYxLlJ1blJlZhIwCgpnb3Zlcm5hbmNlGAIgASgLMhwua2Vybm9zLmNvbW1vbi52MS5Hb3Zlcm5hbmNlEg4KBmFjdGlvbhgDIAEoCRIQCghyZXNvdXJjZRgEIAEoCRIVCg1ncmFudGVkX3Rvb2xzGAUgAygJEhIKCnRpbWVvdXRfbXMYBiABKA0SEwoLZXNjYWxhdGVfdG8YByABKAkiRAoUUmVxdWVzdEFwcHJvdmFsUmVwbHkSLAoIYXBwcm92YWwYASABKAsyGi5rZXJub3MuYWNjZXNzLnYxLkFwcHJvdmFsIogBChBBcHByb3ZhbHNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSDgoGcnVuX2lkGAMgASgJEjIKCHN0YXR1c2VzGAQgAygOMiAua2Vybm9zLmFjY2Vzcy52MS5BcHByb3ZhbFN0YXR1cxIQCghhcHByb3ZlchgFIAEoCSI/Cg5BcHByb3ZhbHNSZXBseRItCglhcHByb3ZhbHMYASADKAsyGi5rZXJub3MuYWNjZXNzLnYxLkFwcHJvdmFsIlgKDURlY2lkZVJlcXVlc3QSEwoLYXBwcm92YWxfaWQYASABKAkSEAoIYXBwcm92ZXIYAiABKAkSDwoHYXBwcm92ZRgDIAEoCBIPCgdjb21tZW50GAQgASgJIjsKC0RlY2lkZVJlcGx5EiwKCGFwcHJvdmFsGAEgASgLMhoua2Vybm9zLmFjY2Vzcy52MS5BcHByb3ZhbCIkCg1FeHBpcmVSZXF1ZXN0EhMKC2FwcHJvdmFsX2lkGAEgASgJIjsKC0V4cGlyZVJlcGx5EiwKCGFwcHJvdmFsGAEgASgLMhoua2Vybm9zLmFjY2Vzcy52MS5BcHByb3ZhbCpoCghEZWNpc2lvbhIYChRERUNJU0lPTl9VTlNQRUNJRklFRBAAEhIKDkRFQ0lTSU9OX0FMTE9XEAESEQoNREVDSVNJT05fREVOWRACEhsKF0RFQ0lTSU9OX05FRURTX0FQUFJPVkFMEAMqpQEKDkFwcHJvdmFsU3RhdHVzEh8KG0FQUFJPVkFMX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0FQUFJPVkFMX1NUQVRVU19QRU5ESU5HEAESHAoYQVBQUk9WQUxfU1RBVFVTX0FQUFJPVkVEEAISGgoWQVBQUk9WQUxfU1RBVFVTX0RFTklFRBADEhsKF0FQUFJPVkFMX1NUQVRVU19FWFBJUkVEEARiBnByb3RvMw", [file_kernos_common_v1_common]);
+
+/**
+ * The MCP tool annotations (hints the tool's server declares), given to policies as context.tool.
+ *
+ * @generated from message kernos.access.v1.ToolAnnotations
+ */
+export type ToolAnnotations = Message<"kernos.access.v1.ToolAnnotations"> & {
+  /**
+   * @generated from field: bool read_only = 1;
+   */
+  readOnly: boolean;
+
+  /**
+   * @generated from field: bool destructive = 2;
+   */
+  destructive: boolean;
+
+  /**
+   * @generated from field: bool idempotent = 3;
+   */
+  idempotent: boolean;
+
+  /**
+   * @generated from field: bool open_world = 4;
+   */
+  openWorld: boolean;
+};
+
+/**
+ * Describes the message kernos.access.v1.ToolAnnotations.
+ * Use `create(ToolAnnotationsSchema)` to create a new message.
+ */
+export const ToolAnnotationsSchema: GenMessage<ToolAnnotations> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 0);
 
 /**
  * kernos.access.check: may this job do this action on this resource?
@@ -50,6 +84,32 @@ export type CheckRequest = Message<"kernos.access.v1.CheckRequest"> & {
    * @generated from field: repeated string granted_tools = 5;
    */
   grantedTools: string[];
+
+  /**
+   * For tool.call: the tool's MCP annotations, when the caller knows them.
+   *
+   * @generated from field: kernos.access.v1.ToolAnnotations tool_annotations = 6;
+   */
+  toolAnnotations?: ToolAnnotations | undefined;
+
+  /**
+   * For data.read / data.write: who owns the data, when it is not the asking job itself (empty = the job's own).
+   *
+   * @generated from field: string resource_tenant = 7;
+   */
+  resourceTenant: string;
+
+  /**
+   * @generated from field: string resource_job_id = 8;
+   */
+  resourceJobId: string;
+
+  /**
+   * For tool.call: size of the arguments in bytes, so policies can bound it.
+   *
+   * @generated from field: uint64 payload_bytes = 9;
+   */
+  payloadBytes: bigint;
 };
 
 /**
@@ -57,7 +117,7 @@ export type CheckRequest = Message<"kernos.access.v1.CheckRequest"> & {
  * Use `create(CheckRequestSchema)` to create a new message.
  */
 export const CheckRequestSchema: GenMessage<CheckRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_access_v1_access, 0);
+  messageDesc(file_kernos_access_v1_access, 1);
 
 /**
  * @generated from message kernos.access.v1.CheckReply
@@ -69,14 +129,26 @@ export type CheckReply = Message<"kernos.access.v1.CheckReply"> & {
   decision: Decision;
 
   /**
+   * Why, for a person: set on deny and needs_approval.
+   *
    * @generated from field: string reason = 2;
    */
   reason: string;
 
   /**
+   * The policy (Cedar policy id) that decided.
+   *
    * @generated from field: string rule = 3;
    */
   rule: string;
+
+  /**
+   * On needs_approval: the id an approval for this run, action and resource goes by (kernos.access.request-approval).
+   * On allow after an approval: the approval that allowed it.
+   *
+   * @generated from field: string approval_id = 4;
+   */
+  approvalId: string;
 };
 
 /**
@@ -84,7 +156,352 @@ export type CheckReply = Message<"kernos.access.v1.CheckReply"> & {
  * Use `create(CheckReplySchema)` to create a new message.
  */
 export const CheckReplySchema: GenMessage<CheckReply> = /*@__PURE__*/
-  messageDesc(file_kernos_access_v1_access, 1);
+  messageDesc(file_kernos_access_v1_access, 2);
+
+/**
+ * One human approval: what was asked, by whom, who may decide, and what happened (its lineage).
+ *
+ * @generated from message kernos.access.v1.Approval
+ */
+export type Approval = Message<"kernos.access.v1.Approval"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: kernos.common.v1.RunRef ref = 2;
+   */
+  ref?: RunRef | undefined;
+
+  /**
+   * @generated from field: kernos.common.v1.Governance governance = 3;
+   */
+  governance?: Governance | undefined;
+
+  /**
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * @generated from field: string resource = 5;
+   */
+  resource: string;
+
+  /**
+   * Why approval is needed (the deciding policy's reason).
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string rule = 7;
+   */
+  rule: string;
+
+  /**
+   * Who asked: "agent:<agent id>" of the run. Never allowed to approve.
+   *
+   * @generated from field: string requester = 8;
+   */
+  requester: string;
+
+  /**
+   * Who may decide now (the job's approver, or the escalation approver after escalation).
+   *
+   * @generated from field: string approver = 9;
+   */
+  approver: string;
+
+  /**
+   * Who may decide after the first deadline passes; empty = the deadline denies.
+   *
+   * @generated from field: string escalate_to = 10;
+   */
+  escalateTo: string;
+
+  /**
+   * @generated from field: bool escalated = 11;
+   */
+  escalated: boolean;
+
+  /**
+   * @generated from field: kernos.access.v1.ApprovalStatus status = 12;
+   */
+  status: ApprovalStatus;
+
+  /**
+   * @generated from field: int64 requested_at_unix_ms = 13;
+   */
+  requestedAtUnixMs: bigint;
+
+  /**
+   * @generated from field: int64 deadline_unix_ms = 14;
+   */
+  deadlineUnixMs: bigint;
+
+  /**
+   * Who decided (empty for expired), when, and their comment.
+   *
+   * @generated from field: string decided_by = 15;
+   */
+  decidedBy: string;
+
+  /**
+   * @generated from field: int64 decided_at_unix_ms = 16;
+   */
+  decidedAtUnixMs: bigint;
+
+  /**
+   * @generated from field: string comment = 17;
+   */
+  comment: string;
+
+  /**
+   * The workflow waiting for the decision (its id is the run id).
+   *
+   * @generated from field: string workflow_id = 18;
+   */
+  workflowId: string;
+
+  /**
+   * Trace of the request, so the decision can be found next to the run's spans.
+   *
+   * @generated from field: string trace_id = 19;
+   */
+  traceId: string;
+};
+
+/**
+ * Describes the message kernos.access.v1.Approval.
+ * Use `create(ApprovalSchema)` to create a new message.
+ */
+export const ApprovalSchema: GenMessage<Approval> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 3);
+
+/**
+ * kernos.access.request-approval: a workflow that got needs_approval registers the approval it now waits for.
+ * Idempotent: asking again for the same run, action and resource returns the existing approval.
+ *
+ * @generated from message kernos.access.v1.RequestApprovalRequest
+ */
+export type RequestApprovalRequest = Message<"kernos.access.v1.RequestApprovalRequest"> & {
+  /**
+   * @generated from field: kernos.common.v1.RunRef ref = 1;
+   */
+  ref?: RunRef | undefined;
+
+  /**
+   * @generated from field: kernos.common.v1.Governance governance = 2;
+   */
+  governance?: Governance | undefined;
+
+  /**
+   * @generated from field: string action = 3;
+   */
+  action: string;
+
+  /**
+   * @generated from field: string resource = 4;
+   */
+  resource: string;
+
+  /**
+   * @generated from field: repeated string granted_tools = 5;
+   */
+  grantedTools: string[];
+
+  /**
+   * How long the approver has, in ms (0 = the service's default).
+   *
+   * @generated from field: uint32 timeout_ms = 6;
+   */
+  timeoutMs: number;
+
+  /**
+   * @generated from field: string escalate_to = 7;
+   */
+  escalateTo: string;
+};
+
+/**
+ * Describes the message kernos.access.v1.RequestApprovalRequest.
+ * Use `create(RequestApprovalRequestSchema)` to create a new message.
+ */
+export const RequestApprovalRequestSchema: GenMessage<RequestApprovalRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 4);
+
+/**
+ * @generated from message kernos.access.v1.RequestApprovalReply
+ */
+export type RequestApprovalReply = Message<"kernos.access.v1.RequestApprovalReply"> & {
+  /**
+   * @generated from field: kernos.access.v1.Approval approval = 1;
+   */
+  approval?: Approval | undefined;
+};
+
+/**
+ * Describes the message kernos.access.v1.RequestApprovalReply.
+ * Use `create(RequestApprovalReplySchema)` to create a new message.
+ */
+export const RequestApprovalReplySchema: GenMessage<RequestApprovalReply> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 5);
+
+/**
+ * kernos.access.approvals: list approvals (for the cockpit), newest first.
+ *
+ * @generated from message kernos.access.v1.ApprovalsRequest
+ */
+export type ApprovalsRequest = Message<"kernos.access.v1.ApprovalsRequest"> & {
+  /**
+   * Empty = any.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: string run_id = 3;
+   */
+  runId: string;
+
+  /**
+   * Only these statuses; empty = pending only.
+   *
+   * @generated from field: repeated kernos.access.v1.ApprovalStatus statuses = 4;
+   */
+  statuses: ApprovalStatus[];
+
+  /**
+   * Only those this person may decide.
+   *
+   * @generated from field: string approver = 5;
+   */
+  approver: string;
+};
+
+/**
+ * Describes the message kernos.access.v1.ApprovalsRequest.
+ * Use `create(ApprovalsRequestSchema)` to create a new message.
+ */
+export const ApprovalsRequestSchema: GenMessage<ApprovalsRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 6);
+
+/**
+ * @generated from message kernos.access.v1.ApprovalsReply
+ */
+export type ApprovalsReply = Message<"kernos.access.v1.ApprovalsReply"> & {
+  /**
+   * @generated from field: repeated kernos.access.v1.Approval approvals = 1;
+   */
+  approvals: Approval[];
+};
+
+/**
+ * Describes the message kernos.access.v1.ApprovalsReply.
+ * Use `create(ApprovalsReplySchema)` to create a new message.
+ */
+export const ApprovalsReplySchema: GenMessage<ApprovalsReply> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 7);
+
+/**
+ * kernos.access.decide: an approver approves or denies a pending approval. The service checks the approver is
+ * the approval's approver and not its requester, records the decision, and delivers it to the waiting workflow.
+ *
+ * @generated from message kernos.access.v1.DecideRequest
+ */
+export type DecideRequest = Message<"kernos.access.v1.DecideRequest"> & {
+  /**
+   * @generated from field: string approval_id = 1;
+   */
+  approvalId: string;
+
+  /**
+   * The identity of the person deciding (authenticated by the caller, e.g. the cockpit).
+   *
+   * @generated from field: string approver = 2;
+   */
+  approver: string;
+
+  /**
+   * @generated from field: bool approve = 3;
+   */
+  approve: boolean;
+
+  /**
+   * @generated from field: string comment = 4;
+   */
+  comment: string;
+};
+
+/**
+ * Describes the message kernos.access.v1.DecideRequest.
+ * Use `create(DecideRequestSchema)` to create a new message.
+ */
+export const DecideRequestSchema: GenMessage<DecideRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 8);
+
+/**
+ * @generated from message kernos.access.v1.DecideReply
+ */
+export type DecideReply = Message<"kernos.access.v1.DecideReply"> & {
+  /**
+   * @generated from field: kernos.access.v1.Approval approval = 1;
+   */
+  approval?: Approval | undefined;
+};
+
+/**
+ * Describes the message kernos.access.v1.DecideReply.
+ * Use `create(DecideReplySchema)` to create a new message.
+ */
+export const DecideReplySchema: GenMessage<DecideReply> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 9);
+
+/**
+ * kernos.access.expire: the waiting workflow reports that the deadline passed. The service escalates (if an
+ * escalation approver is set and it has not escalated yet) or marks the approval expired (= denied).
+ *
+ * @generated from message kernos.access.v1.ExpireRequest
+ */
+export type ExpireRequest = Message<"kernos.access.v1.ExpireRequest"> & {
+  /**
+   * @generated from field: string approval_id = 1;
+   */
+  approvalId: string;
+};
+
+/**
+ * Describes the message kernos.access.v1.ExpireRequest.
+ * Use `create(ExpireRequestSchema)` to create a new message.
+ */
+export const ExpireRequestSchema: GenMessage<ExpireRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 10);
+
+/**
+ * @generated from message kernos.access.v1.ExpireReply
+ */
+export type ExpireReply = Message<"kernos.access.v1.ExpireReply"> & {
+  /**
+   * @generated from field: kernos.access.v1.Approval approval = 1;
+   */
+  approval?: Approval | undefined;
+};
+
+/**
+ * Describes the message kernos.access.v1.ExpireReply.
+ * Use `create(ExpireReplySchema)` to create a new message.
+ */
+export const ExpireReplySchema: GenMessage<ExpireReply> = /*@__PURE__*/
+  messageDesc(file_kernos_access_v1_access, 11);
 
 /**
  * @generated from enum kernos.access.v1.Decision
@@ -116,4 +533,42 @@ export enum Decision {
  */
 export const DecisionSchema: GenEnum<Decision> = /*@__PURE__*/
   enumDesc(file_kernos_access_v1_access, 0);
+
+/**
+ * @generated from enum kernos.access.v1.ApprovalStatus
+ */
+export enum ApprovalStatus {
+  /**
+   * @generated from enum value: APPROVAL_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: APPROVAL_STATUS_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * @generated from enum value: APPROVAL_STATUS_APPROVED = 2;
+   */
+  APPROVED = 2,
+
+  /**
+   * @generated from enum value: APPROVAL_STATUS_DENIED = 3;
+   */
+  DENIED = 3,
+
+  /**
+   * The deadline passed with no decision: it counts as denied.
+   *
+   * @generated from enum value: APPROVAL_STATUS_EXPIRED = 4;
+   */
+  EXPIRED = 4,
+}
+
+/**
+ * Describes the enum kernos.access.v1.ApprovalStatus.
+ */
+export const ApprovalStatusSchema: GenEnum<ApprovalStatus> = /*@__PURE__*/
+  enumDesc(file_kernos_access_v1_access, 1);
 

@@ -2,9 +2,9 @@
 // @generated from file kernos/graph/v1/graph.proto (package kernos.graph.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { RunRef } from "../../common/v1/common_pb.js";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Governance, RunRef } from "../../common/v1/common_pb.js";
 import { file_kernos_common_v1_common } from "../../common/v1/common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,10 +12,12 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kernos/graph/v1/graph.proto.
  */
 export const file_kernos_graph_v1_graph: GenFile = /*@__PURE__*/
-  fileDesc("ChtrZXJub3MvZ3JhcGgvdjEvZ3JhcGgucHJvdG8SD2tlcm5vcy5ncmFwaC52MSKvAQoQV3JpdGVGYWN0UmVxdWVzdBIlCgNyZWYYASABKAsyGC5rZXJub3MuY29tbW9uLnYxLlJ1blJlZhIPCgdzdWJqZWN0GAIgASgJEhEKCXByZWRpY2F0ZRgDIAEoCRIOCgZvYmplY3QYBCABKAkSDAoEdGV4dBgFIAEoCRIVCg1kYXRhX2NhdGVnb3J5GAYgASgJEhsKE3NvdXJjZV90b29sX2NhbGxfaWQYByABKAkiMgoOV3JpdGVGYWN0UmVwbHkSDwoHZmFjdF9pZBgBIAEoCRIPCgdjcmVhdGVkGAIgASgIIlUKDEZhY3RzUmVxdWVzdBIlCgNyZWYYASABKAsyGC5rZXJub3MuY29tbW9uLnYxLlJ1blJlZhIPCgdzdWJqZWN0GAIgASgJEg0KBWxpbWl0GAMgASgFItsBCgRGYWN0Eg8KB2ZhY3RfaWQYASABKAkSDwoHc3ViamVjdBgCIAEoCRIRCglwcmVkaWNhdGUYAyABKAkSDgoGb2JqZWN0GAQgASgJEgwKBHRleHQYBSABKAkSDgoGcnVuX2lkGAYgASgJEhAKCGFnZW50X2lkGAcgASgJEhUKDWNyZWF0ZWRfYXRfbXMYCCABKAMSFQoNZGF0YV9jYXRlZ29yeRgJIAEoCRITCgt2YWxpZF9hdF9tcxgKIAEoAxIbChNzb3VyY2VfdG9vbF9jYWxsX2lkGAsgASgJIjIKCkZhY3RzUmVwbHkSJAoFZmFjdHMYASADKAsyFS5rZXJub3MuZ3JhcGgudjEuRmFjdGIGcHJvdG8z", [file_kernos_common_v1_common]);
+  fileDesc("ChtrZXJub3MvZ3JhcGgvdjEvZ3JhcGgucHJvdG8SD2tlcm5vcy5ncmFwaC52MSKYAgoQV3JpdGVGYWN0UmVxdWVzdBIlCgNyZWYYASABKAsyGC5rZXJub3MuY29tbW9uLnYxLlJ1blJlZhIPCgdzdWJqZWN0GAIgASgJEhEKCXByZWRpY2F0ZRgDIAEoCRIOCgZvYmplY3QYBCABKAkSDAoEdGV4dBgFIAEoCRIVCg1kYXRhX2NhdGVnb3J5GAYgASgJEhsKE3NvdXJjZV90b29sX2NhbGxfaWQYByABKAkSMAoKZ292ZXJuYW5jZRgIIAEoCzIcLmtlcm5vcy5jb21tb24udjEuR292ZXJuYW5jZRISCgpmdW5jdGlvbmFsGAkgASgIEhMKC3ZhbGlkX2F0X21zGAogASgDEgwKBHN5bmMYCyABKAgicwoOV3JpdGVGYWN0UmVwbHkSDwoHZmFjdF9pZBgBIAEoCRIPCgdjcmVhdGVkGAIgASgIEhAKCGFjY2VwdGVkGAMgASgIEg8KB2FwcGxpZWQYBCABKAgSHAoUaW52YWxpZGF0ZWRfZmFjdF9pZHMYBSADKAkihwEKDEZhY3RzUmVxdWVzdBIlCgNyZWYYASABKAsyGC5rZXJub3MuY29tbW9uLnYxLlJ1blJlZhIPCgdzdWJqZWN0GAIgASgJEg0KBWxpbWl0GAMgASgFEjAKCmdvdmVybmFuY2UYBCABKAsyHC5rZXJub3MuY29tbW9uLnYxLkdvdmVybmFuY2UiyAIKBEZhY3QSDwoHZmFjdF9pZBgBIAEoCRIPCgdzdWJqZWN0GAIgASgJEhEKCXByZWRpY2F0ZRgDIAEoCRIOCgZvYmplY3QYBCABKAkSDAoEdGV4dBgFIAEoCRIOCgZydW5faWQYBiABKAkSEAoIYWdlbnRfaWQYByABKAkSFQoNY3JlYXRlZF9hdF9tcxgIIAEoAxIVCg1kYXRhX2NhdGVnb3J5GAkgASgJEhMKC3ZhbGlkX2F0X21zGAogASgDEhsKE3NvdXJjZV90b29sX2NhbGxfaWQYCyABKAkSFQoNaW52YWxpZF9hdF9tcxgMIAEoAxIVCg1leHBpcmVkX2F0X21zGA0gASgDEh4KFmludmFsaWRhdGVkX2J5X2ZhY3RfaWQYDiABKAkSHQoVaW52YWxpZGF0ZWRfYnlfcnVuX2lkGA8gASgJIjIKCkZhY3RzUmVwbHkSJAoFZmFjdHMYASADKAsyFS5rZXJub3MuZ3JhcGgudjEuRmFjdCLwAQoNU2VhcmNoUmVxdWVzdBIlCgNyZWYYASABKAsyGC5rZXJub3MuY29tbW9uLnYxLlJ1blJlZhIwCgpnb3Zlcm5hbmNlGAIgASgLMhwua2Vybm9zLmNvbW1vbi52MS5Hb3Zlcm5hbmNlEg0KBXF1ZXJ5GAMgASgJEg0KBWxpbWl0GAQgASgFEicKBG1vZGUYBSABKA4yGS5rZXJub3MuZ3JhcGgudjEuVGltZU1vZGUSEAoIYXNfb2ZfbXMYBiABKAMSFwoPZGF0YV9jYXRlZ29yaWVzGAcgAygJEhQKDG5vX2V4cGFuc2lvbhgIIAEoCCJTCglTZWFyY2hIaXQSIwoEZmFjdBgBIAEoCzIVLmtlcm5vcy5ncmFwaC52MS5GYWN0Eg0KBXNjb3JlGAIgASgBEhIKCm1hdGNoZWRfYnkYAyADKAkiNwoLU2VhcmNoUmVwbHkSKAoEaGl0cxgBIAMoCzIaLmtlcm5vcy5ncmFwaC52MS5TZWFyY2hIaXQi3wEKEU5laWdoYm91cnNSZXF1ZXN0EiUKA3JlZhgBIAEoCzIYLmtlcm5vcy5jb21tb24udjEuUnVuUmVmEjAKCmdvdmVybmFuY2UYAiABKAsyHC5rZXJub3MuY29tbW9uLnYxLkdvdmVybmFuY2USDgoGZW50aXR5GAMgASgJEg0KBWxpbWl0GAQgASgFEicKBG1vZGUYBSABKA4yGS5rZXJub3MuZ3JhcGgudjEuVGltZU1vZGUSEAoIYXNfb2ZfbXMYBiABKAMSFwoPZGF0YV9jYXRlZ29yaWVzGAcgAygJImQKCU5laWdoYm91chIMCgRuYW1lGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoCRIRCglkaXJlY3Rpb24YAyABKAkSIwoEZmFjdBgEIAEoCzIVLmtlcm5vcy5ncmFwaC52MS5GYWN0IlQKD05laWdoYm91cnNSZXBseRIRCgllbnRpdHlfaWQYASABKAkSLgoKbmVpZ2hib3VycxgCIAMoCzIaLmtlcm5vcy5ncmFwaC52MS5OZWlnaGJvdXIifQoRUHJvdmVuYW5jZVJlcXVlc3QSJQoDcmVmGAEgASgLMhgua2Vybm9zLmNvbW1vbi52MS5SdW5SZWYSMAoKZ292ZXJuYW5jZRgCIAEoCzIcLmtlcm5vcy5jb21tb24udjEuR292ZXJuYW5jZRIPCgdmYWN0X2lkGAMgASgJInsKCUFzc2VydGlvbhIOCgZydW5faWQYASABKAkSDgoGam9iX2lkGAIgASgJEhAKCGFnZW50X2lkGAMgASgJEg4KBnRlbmFudBgEIAEoCRIUCgx0b29sX2NhbGxfaWQYBSABKAkSFgoOYXNzZXJ0ZWRfYXRfbXMYBiABKAMihAEKD1Byb3ZlbmFuY2VSZXBseRIjCgRmYWN0GAEgASgLMhUua2Vybm9zLmdyYXBoLnYxLkZhY3QSLgoKYXNzZXJ0aW9ucxgCIAMoCzIaLmtlcm5vcy5ncmFwaC52MS5Bc3NlcnRpb24SHAoUaW52YWxpZGF0ZWRfZmFjdF9pZHMYAyADKAkqaAoIVGltZU1vZGUSGQoVVElNRV9NT0RFX1VOU1BFQ0lGSUVEEAASFQoRVElNRV9NT0RFX0NVUlJFTlQQARITCg9USU1FX01PREVfQVNfT0YQAhIVChFUSU1FX01PREVfSElTVE9SWRADYgZwcm90bzM", [file_kernos_common_v1_common]);
 
 /**
  * kernos.graph.write-fact: record what an agent learned, with its provenance.
+ * The request is persisted in the graph's JetStream outbox before the reply, so a Neo4j outage loses nothing;
+ * a consumer applies it to Neo4j with retries. With sync, the reply waits until it has been applied.
  *
  * @generated from message kernos.graph.v1.WriteFactRequest
  */
@@ -46,6 +48,8 @@ export type WriteFactRequest = Message<"kernos.graph.v1.WriteFactRequest"> & {
   text: string;
 
   /**
+   * Required: the data category the fact is filed under; the job must be granted data.write on it.
+   *
    * @generated from field: string data_category = 6;
    */
   dataCategory: string;
@@ -56,6 +60,35 @@ export type WriteFactRequest = Message<"kernos.graph.v1.WriteFactRequest"> & {
    * @generated from field: string source_tool_call_id = 7;
    */
   sourceToolCallId: string;
+
+  /**
+   * The job's governance metadata; services/access decides with it whether the write is allowed.
+   *
+   * @generated from field: kernos.common.v1.Governance governance = 8;
+   */
+  governance?: Governance | undefined;
+
+  /**
+   * The predicate has one value per subject: a fact with another object invalidates the current one.
+   * Predicates listed in KERNOS_GRAPH_FUNCTIONAL_PREDICATES are functional without this flag.
+   *
+   * @generated from field: bool functional = 9;
+   */
+  functional: boolean;
+
+  /**
+   * When the fact became true in the world, epoch millis (0: when the write was accepted).
+   *
+   * @generated from field: int64 valid_at_ms = 10;
+   */
+  validAtMs: bigint;
+
+  /**
+   * Wait until the fact is in Neo4j before replying (the reply then says created and invalidated).
+   *
+   * @generated from field: bool sync = 11;
+   */
+  sync: boolean;
 };
 
 /**
@@ -70,16 +103,39 @@ export const WriteFactRequestSchema: GenMessage<WriteFactRequest> = /*@__PURE__*
  */
 export type WriteFactReply = Message<"kernos.graph.v1.WriteFactReply"> & {
   /**
+   * Known before the write: a hash of the normalised subject, predicate and object.
+   *
    * @generated from field: string fact_id = 1;
    */
   factId: string;
 
   /**
-   * False when the same fact was already recorded (writes are idempotent).
+   * True only when sync and the fact did not exist before (writes are idempotent). False otherwise.
    *
    * @generated from field: bool created = 2;
    */
   created: boolean;
+
+  /**
+   * The write is durably in the outbox and will be applied.
+   *
+   * @generated from field: bool accepted = 3;
+   */
+  accepted: boolean;
+
+  /**
+   * The write is in Neo4j (only ever true with sync).
+   *
+   * @generated from field: bool applied = 4;
+   */
+  applied: boolean;
+
+  /**
+   * Facts this write invalidated (only known with sync).
+   *
+   * @generated from field: repeated string invalidated_fact_ids = 5;
+   */
+  invalidatedFactIds: string[];
 };
 
 /**
@@ -111,6 +167,13 @@ export type FactsRequest = Message<"kernos.graph.v1.FactsRequest"> & {
    * @generated from field: int32 limit = 3;
    */
   limit: number;
+
+  /**
+   * The job's governance metadata: only facts in categories it may read (data.read) are returned.
+   *
+   * @generated from field: kernos.common.v1.Governance governance = 4;
+   */
+  governance?: Governance | undefined;
 };
 
 /**
@@ -150,6 +213,8 @@ export type Fact = Message<"kernos.graph.v1.Fact"> & {
   text: string;
 
   /**
+   * The run that first asserted the fact.
+   *
    * @generated from field: string run_id = 6;
    */
   runId: string;
@@ -160,6 +225,8 @@ export type Fact = Message<"kernos.graph.v1.Fact"> & {
   agentId: string;
 
   /**
+   * When the graph recorded the fact.
+   *
    * @generated from field: int64 created_at_ms = 8;
    */
   createdAtMs: bigint;
@@ -170,7 +237,7 @@ export type Fact = Message<"kernos.graph.v1.Fact"> & {
   dataCategory: string;
 
   /**
-   * When the fact became true; today the time it was first asserted.
+   * When the fact became true in the world.
    *
    * @generated from field: int64 valid_at_ms = 10;
    */
@@ -180,6 +247,32 @@ export type Fact = Message<"kernos.graph.v1.Fact"> & {
    * @generated from field: string source_tool_call_id = 11;
    */
   sourceToolCallId: string;
+
+  /**
+   * When it stopped being true in the world (0: still true).
+   *
+   * @generated from field: int64 invalid_at_ms = 12;
+   */
+  invalidAtMs: bigint;
+
+  /**
+   * When the graph learned it was superseded (0: not superseded).
+   *
+   * @generated from field: int64 expired_at_ms = 13;
+   */
+  expiredAtMs: bigint;
+
+  /**
+   * The fact that invalidated it, and the run that asserted that fact.
+   *
+   * @generated from field: string invalidated_by_fact_id = 14;
+   */
+  invalidatedByFactId: string;
+
+  /**
+   * @generated from field: string invalidated_by_run_id = 15;
+   */
+  invalidatedByRunId: string;
 };
 
 /**
@@ -205,4 +298,370 @@ export type FactsReply = Message<"kernos.graph.v1.FactsReply"> & {
  */
 export const FactsReplySchema: GenMessage<FactsReply> = /*@__PURE__*/
   messageDesc(file_kernos_graph_v1_graph, 4);
+
+/**
+ * kernos.graph.search: hybrid search (fulltext + vector + neighbourhood expansion) over the facts a job may read.
+ *
+ * @generated from message kernos.graph.v1.SearchRequest
+ */
+export type SearchRequest = Message<"kernos.graph.v1.SearchRequest"> & {
+  /**
+   * @generated from field: kernos.common.v1.RunRef ref = 1;
+   */
+  ref?: RunRef | undefined;
+
+  /**
+   * @generated from field: kernos.common.v1.Governance governance = 2;
+   */
+  governance?: Governance | undefined;
+
+  /**
+   * @generated from field: string query = 3;
+   */
+  query: string;
+
+  /**
+   * At most this many hits (0: 10; at most 100).
+   *
+   * @generated from field: int32 limit = 4;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: kernos.graph.v1.TimeMode mode = 5;
+   */
+  mode: TimeMode;
+
+  /**
+   * With TIME_MODE_AS_OF: the instant, epoch millis.
+   *
+   * @generated from field: int64 as_of_ms = 6;
+   */
+  asOfMs: bigint;
+
+  /**
+   * Only these categories (each must be readable); empty: every category the job may read.
+   *
+   * @generated from field: repeated string data_categories = 7;
+   */
+  dataCategories: string[];
+
+  /**
+   * Skip the neighbourhood expansion (facts about the entities the direct hits and the query name).
+   *
+   * @generated from field: bool no_expansion = 8;
+   */
+  noExpansion: boolean;
+};
+
+/**
+ * Describes the message kernos.graph.v1.SearchRequest.
+ * Use `create(SearchRequestSchema)` to create a new message.
+ */
+export const SearchRequestSchema: GenMessage<SearchRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 5);
+
+/**
+ * @generated from message kernos.graph.v1.SearchHit
+ */
+export type SearchHit = Message<"kernos.graph.v1.SearchHit"> & {
+  /**
+   * @generated from field: kernos.graph.v1.Fact fact = 1;
+   */
+  fact?: Fact | undefined;
+
+  /**
+   * Reciprocal-rank fusion score; higher is better.
+   *
+   * @generated from field: double score = 2;
+   */
+  score: number;
+
+  /**
+   * Which retrievers found it: "fulltext", "vector", "neighbourhood".
+   *
+   * @generated from field: repeated string matched_by = 3;
+   */
+  matchedBy: string[];
+};
+
+/**
+ * Describes the message kernos.graph.v1.SearchHit.
+ * Use `create(SearchHitSchema)` to create a new message.
+ */
+export const SearchHitSchema: GenMessage<SearchHit> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 6);
+
+/**
+ * @generated from message kernos.graph.v1.SearchReply
+ */
+export type SearchReply = Message<"kernos.graph.v1.SearchReply"> & {
+  /**
+   * @generated from field: repeated kernos.graph.v1.SearchHit hits = 1;
+   */
+  hits: SearchHit[];
+};
+
+/**
+ * Describes the message kernos.graph.v1.SearchReply.
+ * Use `create(SearchReplySchema)` to create a new message.
+ */
+export const SearchReplySchema: GenMessage<SearchReply> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 7);
+
+/**
+ * kernos.graph.neighbours: the facts linking an entity to its neighbours.
+ *
+ * @generated from message kernos.graph.v1.NeighboursRequest
+ */
+export type NeighboursRequest = Message<"kernos.graph.v1.NeighboursRequest"> & {
+  /**
+   * @generated from field: kernos.common.v1.RunRef ref = 1;
+   */
+  ref?: RunRef | undefined;
+
+  /**
+   * @generated from field: kernos.common.v1.Governance governance = 2;
+   */
+  governance?: Governance | undefined;
+
+  /**
+   * The entity's name (matched by its normalised form).
+   *
+   * @generated from field: string entity = 3;
+   */
+  entity: string;
+
+  /**
+   * At most this many (0: 100; at most 1000).
+   *
+   * @generated from field: int32 limit = 4;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: kernos.graph.v1.TimeMode mode = 5;
+   */
+  mode: TimeMode;
+
+  /**
+   * @generated from field: int64 as_of_ms = 6;
+   */
+  asOfMs: bigint;
+
+  /**
+   * @generated from field: repeated string data_categories = 7;
+   */
+  dataCategories: string[];
+};
+
+/**
+ * Describes the message kernos.graph.v1.NeighboursRequest.
+ * Use `create(NeighboursRequestSchema)` to create a new message.
+ */
+export const NeighboursRequestSchema: GenMessage<NeighboursRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 8);
+
+/**
+ * @generated from message kernos.graph.v1.Neighbour
+ */
+export type Neighbour = Message<"kernos.graph.v1.Neighbour"> & {
+  /**
+   * The other end: an entity name, or the literal object when the fact has no object entity.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Empty for a literal.
+   *
+   * @generated from field: string entity_id = 2;
+   */
+  entityId: string;
+
+  /**
+   * "out" when the entity is the fact's subject, "in" when it is the object.
+   *
+   * @generated from field: string direction = 3;
+   */
+  direction: string;
+
+  /**
+   * @generated from field: kernos.graph.v1.Fact fact = 4;
+   */
+  fact?: Fact | undefined;
+};
+
+/**
+ * Describes the message kernos.graph.v1.Neighbour.
+ * Use `create(NeighbourSchema)` to create a new message.
+ */
+export const NeighbourSchema: GenMessage<Neighbour> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 9);
+
+/**
+ * @generated from message kernos.graph.v1.NeighboursReply
+ */
+export type NeighboursReply = Message<"kernos.graph.v1.NeighboursReply"> & {
+  /**
+   * @generated from field: string entity_id = 1;
+   */
+  entityId: string;
+
+  /**
+   * @generated from field: repeated kernos.graph.v1.Neighbour neighbours = 2;
+   */
+  neighbours: Neighbour[];
+};
+
+/**
+ * Describes the message kernos.graph.v1.NeighboursReply.
+ * Use `create(NeighboursReplySchema)` to create a new message.
+ */
+export const NeighboursReplySchema: GenMessage<NeighboursReply> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 10);
+
+/**
+ * kernos.graph.provenance: where a fact came from and what became of it.
+ *
+ * @generated from message kernos.graph.v1.ProvenanceRequest
+ */
+export type ProvenanceRequest = Message<"kernos.graph.v1.ProvenanceRequest"> & {
+  /**
+   * @generated from field: kernos.common.v1.RunRef ref = 1;
+   */
+  ref?: RunRef | undefined;
+
+  /**
+   * @generated from field: kernos.common.v1.Governance governance = 2;
+   */
+  governance?: Governance | undefined;
+
+  /**
+   * @generated from field: string fact_id = 3;
+   */
+  factId: string;
+};
+
+/**
+ * Describes the message kernos.graph.v1.ProvenanceRequest.
+ * Use `create(ProvenanceRequestSchema)` to create a new message.
+ */
+export const ProvenanceRequestSchema: GenMessage<ProvenanceRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 11);
+
+/**
+ * One run's assertion of a fact.
+ *
+ * @generated from message kernos.graph.v1.Assertion
+ */
+export type Assertion = Message<"kernos.graph.v1.Assertion"> & {
+  /**
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: string agent_id = 3;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string tenant = 4;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string tool_call_id = 5;
+   */
+  toolCallId: string;
+
+  /**
+   * @generated from field: int64 asserted_at_ms = 6;
+   */
+  assertedAtMs: bigint;
+};
+
+/**
+ * Describes the message kernos.graph.v1.Assertion.
+ * Use `create(AssertionSchema)` to create a new message.
+ */
+export const AssertionSchema: GenMessage<Assertion> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 12);
+
+/**
+ * @generated from message kernos.graph.v1.ProvenanceReply
+ */
+export type ProvenanceReply = Message<"kernos.graph.v1.ProvenanceReply"> & {
+  /**
+   * @generated from field: kernos.graph.v1.Fact fact = 1;
+   */
+  fact?: Fact | undefined;
+
+  /**
+   * Every run that asserted it, oldest first.
+   *
+   * @generated from field: repeated kernos.graph.v1.Assertion assertions = 2;
+   */
+  assertions: Assertion[];
+
+  /**
+   * Facts this one invalidated.
+   *
+   * @generated from field: repeated string invalidated_fact_ids = 3;
+   */
+  invalidatedFactIds: string[];
+};
+
+/**
+ * Describes the message kernos.graph.v1.ProvenanceReply.
+ * Use `create(ProvenanceReplySchema)` to create a new message.
+ */
+export const ProvenanceReplySchema: GenMessage<ProvenanceReply> = /*@__PURE__*/
+  messageDesc(file_kernos_graph_v1_graph, 13);
+
+/**
+ * Which facts a read considers.
+ *
+ * @generated from enum kernos.graph.v1.TimeMode
+ */
+export enum TimeMode {
+  /**
+   * Currently true: valid now, neither invalidated nor retracted.
+   *
+   * @generated from enum value: TIME_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TIME_MODE_CURRENT = 1;
+   */
+  CURRENT = 1,
+
+  /**
+   * True in the world at as_of_ms, as the graph knows it now.
+   *
+   * @generated from enum value: TIME_MODE_AS_OF = 2;
+   */
+  AS_OF = 2,
+
+  /**
+   * Every fact ever recorded, including invalidated and retracted ones.
+   *
+   * @generated from enum value: TIME_MODE_HISTORY = 3;
+   */
+  HISTORY = 3,
+}
+
+/**
+ * Describes the enum kernos.graph.v1.TimeMode.
+ */
+export const TimeModeSchema: GenEnum<TimeMode> = /*@__PURE__*/
+  enumDesc(file_kernos_graph_v1_graph, 0);
 

@@ -2,8 +2,8 @@
 // @generated from file kernos/scheduler/v1/scheduler.proto (package kernos.scheduler.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { RunRef } from "../../common/v1/common_pb.js";
 import { file_kernos_common_v1_common } from "../../common/v1/common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kernos/scheduler/v1/scheduler.proto.
  */
 export const file_kernos_scheduler_v1_scheduler: GenFile = /*@__PURE__*/
-  fileDesc("CiNrZXJub3Mvc2NoZWR1bGVyL3YxL3NjaGVkdWxlci5wcm90bxITa2Vybm9zLnNjaGVkdWxlci52MSLAAQoOQWNxdWlyZVJlcXVlc3QSJQoDcmVmGAEgASgLMhgua2Vybm9zLmNvbW1vbi52MS5SdW5SZWYSEAoIZW5kcG9pbnQYAiABKAkSEAoIcHJpb3JpdHkYAyABKAUSHgoWZXN0aW1hdGVkX2lucHV0X3Rva2VucxgEIAEoBRIZChFtYXhfb3V0cHV0X3Rva2VucxgFIAEoBRITCgtkZWFkbGluZV9tcxgGIAEoAxITCgttYXhfd2FpdF9tcxgHIAEoAyKUAQoMQWNxdWlyZVJlcGx5EhAKCGxlYXNlX2lkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhAKCGJhc2VfdXJsGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDWdyYW50ZWRfYXRfbXMYBSABKAMSFQoNZXhwaXJlc19hdF9tcxgGIAEoAxIRCgl3YWl0ZWRfbXMYByABKAMiTwoOUmVsZWFzZVJlcXVlc3QSEAoIbGVhc2VfaWQYASABKAkSFAoMaW5wdXRfdG9rZW5zGAIgASgFEhUKDW91dHB1dF90b2tlbnMYAyABKAUiIAoMUmVsZWFzZVJlcGx5EhAKCHJlbGVhc2VkGAEgASgIIg4KDFN0YXRzUmVxdWVzdCK6AQoNRW5kcG9pbnRTdGF0cxIQCghlbmRwb2ludBgBIAEoCRIOCgZhY3RpdmUYAiABKAUSDgoGcXVldWVkGAMgASgFEhUKDWdyYW50ZWRfdG90YWwYBCABKAMSFAoMdG9rZW5zX3RvdGFsGAUgASgDEhYKDm1heF9jb25jdXJyZW50GAYgASgFEhUKDWV4cGlyZWRfdG90YWwYByABKAMSGwoTd2FpdF90aW1lb3V0c190b3RhbBgIIAEoAyJDCgpTdGF0c1JlcGx5EjUKCWVuZHBvaW50cxgBIAMoCzIiLmtlcm5vcy5zY2hlZHVsZXIudjEuRW5kcG9pbnRTdGF0c2IGcHJvdG8z", [file_kernos_common_v1_common]);
+  fileDesc("CiNrZXJub3Mvc2NoZWR1bGVyL3YxL3NjaGVkdWxlci5wcm90bxITa2Vybm9zLnNjaGVkdWxlci52MSLAAQoOQWNxdWlyZVJlcXVlc3QSJQoDcmVmGAEgASgLMhgua2Vybm9zLmNvbW1vbi52MS5SdW5SZWYSEAoIZW5kcG9pbnQYAiABKAkSEAoIcHJpb3JpdHkYAyABKAUSHgoWZXN0aW1hdGVkX2lucHV0X3Rva2VucxgEIAEoBRIZChFtYXhfb3V0cHV0X3Rva2VucxgFIAEoBRITCgtkZWFkbGluZV9tcxgGIAEoAxITCgttYXhfd2FpdF9tcxgHIAEoAyKUAQoMQWNxdWlyZVJlcGx5EhAKCGxlYXNlX2lkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhAKCGJhc2VfdXJsGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDWdyYW50ZWRfYXRfbXMYBSABKAMSFQoNZXhwaXJlc19hdF9tcxgGIAEoAxIRCgl3YWl0ZWRfbXMYByABKAMiTwoOUmVsZWFzZVJlcXVlc3QSEAoIbGVhc2VfaWQYASABKAkSFAoMaW5wdXRfdG9rZW5zGAIgASgFEhUKDW91dHB1dF90b2tlbnMYAyABKAUiIAoMUmVsZWFzZVJlcGx5EhAKCHJlbGVhc2VkGAEgASgIIg4KDFN0YXRzUmVxdWVzdCLcAgoNRW5kcG9pbnRTdGF0cxIQCghlbmRwb2ludBgBIAEoCRIOCgZhY3RpdmUYAiABKAUSDgoGcXVldWVkGAMgASgFEhUKDWdyYW50ZWRfdG90YWwYBCABKAMSFAoMdG9rZW5zX3RvdGFsGAUgASgDEhYKDm1heF9jb25jdXJyZW50GAYgASgFEhUKDWV4cGlyZWRfdG90YWwYByABKAMSGwoTd2FpdF90aW1lb3V0c190b3RhbBgIIAEoAxIMCgRoZWxkGAkgASgFEhAKCGRyYWluaW5nGAogASgIEhMKC3dhaXRfcDUwX21zGAsgASgDEhMKC3dhaXRfcDk1X21zGAwgASgDEhMKC3V0aWxpc2F0aW9uGA0gASgBEg4KBnBvbGljeRgOIAEoCRIxCgd0ZW5hbnRzGA8gAygLMiAua2Vybm9zLnNjaGVkdWxlci52MS5UZW5hbnRTdGF0cyJaCgtUZW5hbnRTdGF0cxIOCgZ0ZW5hbnQYASABKAkSFQoNZ3JhbnRlZF90b3RhbBgCIAEoAxIUCgx0b2tlbnNfdG90YWwYAyABKAMSDgoGcXVldWVkGAQgASgFIkMKClN0YXRzUmVwbHkSNQoJZW5kcG9pbnRzGAEgAygLMiIua2Vybm9zLnNjaGVkdWxlci52MS5FbmRwb2ludFN0YXRzImsKDkVucXVldWVSZXF1ZXN0EjEKBHR1cm4YASABKAsyIy5rZXJub3Muc2NoZWR1bGVyLnYxLkFjcXVpcmVSZXF1ZXN0EhEKCXRpY2tldF9pZBgCIAEoCRITCgt3b3JrZmxvd19pZBgDIAEoCSKpAQoGVGlja2V0EhEKCXRpY2tldF9pZBgBIAEoCRIvCgVzdGF0ZRgCIAEoDjIgLmtlcm5vcy5zY2hlZHVsZXIudjEuVGlja2V0U3RhdGUSMAoFbGVhc2UYAyABKAsyIS5rZXJub3Muc2NoZWR1bGVyLnYxLkFjcXVpcmVSZXBseRISCgplcnJvcl9jb2RlGAQgASgJEhUKDWVycm9yX21lc3NhZ2UYBSABKAkiOwoMRW5xdWV1ZVJlcGx5EisKBnRpY2tldBgBIAEoCzIbLmtlcm5vcy5zY2hlZHVsZXIudjEuVGlja2V0IiIKDVRpY2tldFJlcXVlc3QSEQoJdGlja2V0X2lkGAEgASgJIjoKC1RpY2tldFJlcGx5EisKBnRpY2tldBgBIAEoCzIbLmtlcm5vcy5zY2hlZHVsZXIudjEuVGlja2V0IiQKD1dpdGhkcmF3UmVxdWVzdBIRCgl0aWNrZXRfaWQYASABKAkiIgoNV2l0aGRyYXdSZXBseRIRCgl3aXRoZHJhd24YASABKAgiZAoOQ29udHJvbFJlcXVlc3QSMgoGYWN0aW9uGAEgASgOMiIua2Vybm9zLnNjaGVkdWxlci52MS5Db250cm9sQWN0aW9uEg4KBnRhcmdldBgCIAEoCRIOCgZyZWFzb24YAyABKAkiIAoMQ29udHJvbFJlcGx5EhAKCGFmZmVjdGVkGAEgASgFInkKDUJ1ZGdldFJlcXVlc3QSDgoGcnVuX2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRISCgptYXhfdG9rZW5zGAMgASgDEjQKCW9uX2V4Y2VlZBgEIAEoDjIhLmtlcm5vcy5zY2hlZHVsZXIudjEuQnVkZ2V0QWN0aW9uIjUKC0J1ZGdldFJlcGx5EhQKDHNwZW50X3Rva2VucxgBIAEoAxIQCghleGNlZWRlZBgCIAEoCCIoCg9BcHBseUpvYlJlcXVlc3QSFQoNZG9jdW1lbnRfanNvbhgBIAEoCSKbAQoKSm9iU3VtbWFyeRIOCgZ0ZW5hbnQYASABKAkSDAoEbmFtZRgCIAEoCRIQCgh3b3JrZmxvdxgDIAEoCRIQCghzY2hlZHVsZRgEIAEoCRIQCghwcmlvcml0eRgFIAEoBRIQCghlbmRwb2ludBgGIAEoCRISCgpnZW5lcmF0aW9uGAcgASgDEhMKC3NjaGVkdWxlX2lkGAggASgJIk4KDUFwcGx5Sm9iUmVwbHkSLAoDam9iGAEgASgLMh8ua2Vybm9zLnNjaGVkdWxlci52MS5Kb2JTdW1tYXJ5Eg8KB291dGNvbWUYAiABKAkiIQoPTGlzdEpvYnNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCSI+Cg1MaXN0Sm9ic1JlcGx5Ei0KBGpvYnMYASADKAsyHy5rZXJub3Muc2NoZWR1bGVyLnYxLkpvYlN1bW1hcnkiMgoSRGVzY3JpYmVKb2JSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIMCgRuYW1lGAIgASgJIlcKEERlc2NyaWJlSm9iUmVwbHkSLAoDam9iGAEgASgLMh8ua2Vybm9zLnNjaGVkdWxlci52MS5Kb2JTdW1tYXJ5EhUKDWRvY3VtZW50X2pzb24YAiABKAkqkQEKC1RpY2tldFN0YXRlEhwKGFRJQ0tFVF9TVEFURV9VTlNQRUNJRklFRBAAEhcKE1RJQ0tFVF9TVEFURV9RVUVVRUQQARIYChRUSUNLRVRfU1RBVEVfR1JBTlRFRBACEhcKE1RJQ0tFVF9TVEFURV9GQUlMRUQQAxIYChRUSUNLRVRfU1RBVEVfVU5LTk9XThAEKo8CCg1Db250cm9sQWN0aW9uEh4KGkNPTlRST0xfQUNUSU9OX1VOU1BFQ0lGSUVEEAASHAoYQ09OVFJPTF9BQ1RJT05fUEFVU0VfUlVOEAESHQoZQ09OVFJPTF9BQ1RJT05fUkVTVU1FX1JVThACEh0KGUNPTlRST0xfQUNUSU9OX0NBTkNFTF9SVU4QAxIbChdDT05UUk9MX0FDVElPTl9IT0xEX0pPQhAEEh4KGkNPTlRST0xfQUNUSU9OX1JFTEVBU0VfSk9CEAUSIQodQ09OVFJPTF9BQ1RJT05fRFJBSU5fRU5EUE9JTlQQBhIiCh5DT05UUk9MX0FDVElPTl9SRVNVTUVfRU5EUE9JTlQQBypeCgxCdWRnZXRBY3Rpb24SHQoZQlVER0VUX0FDVElPTl9VTlNQRUNJRklFRBAAEhcKE0JVREdFVF9BQ1RJT05fUEFVU0UQARIWChJCVURHRVRfQUNUSU9OX1NUT1AQAmIGcHJvdG8z", [file_kernos_common_v1_common]);
 
 /**
  * kernos.scheduler.acquire: ask for a lease to run one LLM turn on a model endpoint.
@@ -225,6 +225,51 @@ export type EndpointStats = Message<"kernos.scheduler.v1.EndpointStats"> & {
    * @generated from field: int64 wait_timeouts_total = 8;
    */
   waitTimeoutsTotal: bigint;
+
+  /**
+   * Queued turns parked by an operator control or a token budget (also counted in queued).
+   *
+   * @generated from field: int32 held = 9;
+   */
+  held: number;
+
+  /**
+   * An operator drains the endpoint: no new grants, running turns finish.
+   *
+   * @generated from field: bool draining = 10;
+   */
+  draining: boolean;
+
+  /**
+   * Queue wait of the last 1024 grants.
+   *
+   * @generated from field: int64 wait_p50_ms = 11;
+   */
+  waitP50Ms: bigint;
+
+  /**
+   * @generated from field: int64 wait_p95_ms = 12;
+   */
+  waitP95Ms: bigint;
+
+  /**
+   * Share of slot time in use since the scheduler started, 0..1.
+   *
+   * @generated from field: double utilisation = 13;
+   */
+  utilisation: number;
+
+  /**
+   * The policy ordering this endpoint's queue.
+   *
+   * @generated from field: string policy = 14;
+   */
+  policy: string;
+
+  /**
+   * @generated from field: repeated kernos.scheduler.v1.TenantStats tenants = 15;
+   */
+  tenants: TenantStats[];
 };
 
 /**
@@ -233,6 +278,42 @@ export type EndpointStats = Message<"kernos.scheduler.v1.EndpointStats"> & {
  */
 export const EndpointStatsSchema: GenMessage<EndpointStats> = /*@__PURE__*/
   messageDesc(file_kernos_scheduler_v1_scheduler, 5);
+
+/**
+ * Service per tenant on one endpoint.
+ *
+ * @generated from message kernos.scheduler.v1.TenantStats
+ */
+export type TenantStats = Message<"kernos.scheduler.v1.TenantStats"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: int64 granted_total = 2;
+   */
+  grantedTotal: bigint;
+
+  /**
+   * Input + output tokens reported at release.
+   *
+   * @generated from field: int64 tokens_total = 3;
+   */
+  tokensTotal: bigint;
+
+  /**
+   * @generated from field: int32 queued = 4;
+   */
+  queued: number;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.TenantStats.
+ * Use `create(TenantStatsSchema)` to create a new message.
+ */
+export const TenantStatsSchema: GenMessage<TenantStats> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 6);
 
 /**
  * @generated from message kernos.scheduler.v1.StatsReply
@@ -249,5 +330,598 @@ export type StatsReply = Message<"kernos.scheduler.v1.StatsReply"> & {
  * Use `create(StatsReplySchema)` to create a new message.
  */
 export const StatsReplySchema: GenMessage<StatsReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 6);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 7);
+
+/**
+ * kernos.scheduler.enqueue: queue an LLM turn and answer at once with a ticket, so the caller (an activity) does
+ * not hold a worker slot while the turn waits. The grant reaches the workflow as a Temporal signal
+ * ("kernos.scheduler.leaseGranted" with the Ticket as JSON) when the scheduler has a Temporal client, and through
+ * kernos.scheduler.ticket either way. Enqueueing the same ticket_id again returns the existing ticket (retries are safe).
+ *
+ * @generated from message kernos.scheduler.v1.EnqueueRequest
+ */
+export type EnqueueRequest = Message<"kernos.scheduler.v1.EnqueueRequest"> & {
+  /**
+   * The turn: endpoint, priority, tokens, deadline, ref. Its max_wait_ms bounds the time in the queue (0: none).
+   *
+   * @generated from field: kernos.scheduler.v1.AcquireRequest turn = 1;
+   */
+  turn?: AcquireRequest | undefined;
+
+  /**
+   * Chosen by the caller, unique per turn (e.g. workflow id + run id + turn number).
+   *
+   * @generated from field: string ticket_id = 2;
+   */
+  ticketId: string;
+
+  /**
+   * The workflow to signal when granted; empty means the caller polls kernos.scheduler.ticket.
+   *
+   * @generated from field: string workflow_id = 3;
+   */
+  workflowId: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.EnqueueRequest.
+ * Use `create(EnqueueRequestSchema)` to create a new message.
+ */
+export const EnqueueRequestSchema: GenMessage<EnqueueRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 8);
+
+/**
+ * @generated from message kernos.scheduler.v1.Ticket
+ */
+export type Ticket = Message<"kernos.scheduler.v1.Ticket"> & {
+  /**
+   * @generated from field: string ticket_id = 1;
+   */
+  ticketId: string;
+
+  /**
+   * @generated from field: kernos.scheduler.v1.TicketState state = 2;
+   */
+  state: TicketState;
+
+  /**
+   * Set when granted: the lease to run the turn with and release afterwards.
+   *
+   * @generated from field: kernos.scheduler.v1.AcquireReply lease = 3;
+   */
+  lease?: AcquireReply | undefined;
+
+  /**
+   * @generated from field: string error_code = 4;
+   */
+  errorCode: string;
+
+  /**
+   * @generated from field: string error_message = 5;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.Ticket.
+ * Use `create(TicketSchema)` to create a new message.
+ */
+export const TicketSchema: GenMessage<Ticket> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 9);
+
+/**
+ * @generated from message kernos.scheduler.v1.EnqueueReply
+ */
+export type EnqueueReply = Message<"kernos.scheduler.v1.EnqueueReply"> & {
+  /**
+   * @generated from field: kernos.scheduler.v1.Ticket ticket = 1;
+   */
+  ticket?: Ticket | undefined;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.EnqueueReply.
+ * Use `create(EnqueueReplySchema)` to create a new message.
+ */
+export const EnqueueReplySchema: GenMessage<EnqueueReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 10);
+
+/**
+ * kernos.scheduler.ticket: where a ticket stands.
+ *
+ * @generated from message kernos.scheduler.v1.TicketRequest
+ */
+export type TicketRequest = Message<"kernos.scheduler.v1.TicketRequest"> & {
+  /**
+   * @generated from field: string ticket_id = 1;
+   */
+  ticketId: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.TicketRequest.
+ * Use `create(TicketRequestSchema)` to create a new message.
+ */
+export const TicketRequestSchema: GenMessage<TicketRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 11);
+
+/**
+ * @generated from message kernos.scheduler.v1.TicketReply
+ */
+export type TicketReply = Message<"kernos.scheduler.v1.TicketReply"> & {
+  /**
+   * @generated from field: kernos.scheduler.v1.Ticket ticket = 1;
+   */
+  ticket?: Ticket | undefined;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.TicketReply.
+ * Use `create(TicketReplySchema)` to create a new message.
+ */
+export const TicketReplySchema: GenMessage<TicketReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 12);
+
+/**
+ * kernos.scheduler.withdraw: the caller no longer wants the turn (workflow cancelled): a queued ticket leaves the
+ * queue, a granted one gives its lease back.
+ *
+ * @generated from message kernos.scheduler.v1.WithdrawRequest
+ */
+export type WithdrawRequest = Message<"kernos.scheduler.v1.WithdrawRequest"> & {
+  /**
+   * @generated from field: string ticket_id = 1;
+   */
+  ticketId: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.WithdrawRequest.
+ * Use `create(WithdrawRequestSchema)` to create a new message.
+ */
+export const WithdrawRequestSchema: GenMessage<WithdrawRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 13);
+
+/**
+ * @generated from message kernos.scheduler.v1.WithdrawReply
+ */
+export type WithdrawReply = Message<"kernos.scheduler.v1.WithdrawReply"> & {
+  /**
+   * @generated from field: bool withdrawn = 1;
+   */
+  withdrawn: boolean;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.WithdrawReply.
+ * Use `create(WithdrawReplySchema)` to create a new message.
+ */
+export const WithdrawReplySchema: GenMessage<WithdrawReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 14);
+
+/**
+ * kernos.scheduler.control: operator controls, acting at turn boundaries (a running turn finishes).
+ *
+ * @generated from message kernos.scheduler.v1.ControlRequest
+ */
+export type ControlRequest = Message<"kernos.scheduler.v1.ControlRequest"> & {
+  /**
+   * @generated from field: kernos.scheduler.v1.ControlAction action = 1;
+   */
+  action: ControlAction;
+
+  /**
+   * The run id, job id or endpoint name the action is about.
+   *
+   * @generated from field: string target = 2;
+   */
+  target: string;
+
+  /**
+   * Free text kept with a cancellation and shown to the cancelled turns.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.ControlRequest.
+ * Use `create(ControlRequestSchema)` to create a new message.
+ */
+export const ControlRequestSchema: GenMessage<ControlRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 15);
+
+/**
+ * @generated from message kernos.scheduler.v1.ControlReply
+ */
+export type ControlReply = Message<"kernos.scheduler.v1.ControlReply"> & {
+  /**
+   * Queued turns whose state changed (parked, unparked or failed); for endpoint actions, the turns queued there.
+   *
+   * @generated from field: int32 affected = 1;
+   */
+  affected: number;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.ControlReply.
+ * Use `create(ControlReplySchema)` to create a new message.
+ */
+export const ControlReplySchema: GenMessage<ControlReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 16);
+
+/**
+ * kernos.scheduler.budget: set a run's or a job's token budget (input + output tokens reported at release).
+ *
+ * @generated from message kernos.scheduler.v1.BudgetRequest
+ */
+export type BudgetRequest = Message<"kernos.scheduler.v1.BudgetRequest"> & {
+  /**
+   * Exactly one of run_id and job_id.
+   *
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * @generated from field: string job_id = 2;
+   */
+  jobId: string;
+
+  /**
+   * 0 removes the budget.
+   *
+   * @generated from field: int64 max_tokens = 3;
+   */
+  maxTokens: bigint;
+
+  /**
+   * @generated from field: kernos.scheduler.v1.BudgetAction on_exceed = 4;
+   */
+  onExceed: BudgetAction;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.BudgetRequest.
+ * Use `create(BudgetRequestSchema)` to create a new message.
+ */
+export const BudgetRequestSchema: GenMessage<BudgetRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 17);
+
+/**
+ * @generated from message kernos.scheduler.v1.BudgetReply
+ */
+export type BudgetReply = Message<"kernos.scheduler.v1.BudgetReply"> & {
+  /**
+   * @generated from field: int64 spent_tokens = 1;
+   */
+  spentTokens: bigint;
+
+  /**
+   * @generated from field: bool exceeded = 2;
+   */
+  exceeded: boolean;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.BudgetReply.
+ * Use `create(BudgetReplySchema)` to create a new message.
+ */
+export const BudgetReplySchema: GenMessage<BudgetReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 18);
+
+/**
+ * kernos.scheduler.applyJob: create or update a job from its document (apiVersion kernos.dev/v1, kind Job), as
+ * JSON. Validated field by field; applying the same document again changes nothing. A job with spec.schedule is
+ * kept in sync with a Temporal Schedule that starts its runs.
+ *
+ * @generated from message kernos.scheduler.v1.ApplyJobRequest
+ */
+export type ApplyJobRequest = Message<"kernos.scheduler.v1.ApplyJobRequest"> & {
+  /**
+   * @generated from field: string document_json = 1;
+   */
+  documentJson: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.ApplyJobRequest.
+ * Use `create(ApplyJobRequestSchema)` to create a new message.
+ */
+export const ApplyJobRequestSchema: GenMessage<ApplyJobRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 19);
+
+/**
+ * @generated from message kernos.scheduler.v1.JobSummary
+ */
+export type JobSummary = Message<"kernos.scheduler.v1.JobSummary"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string workflow = 3;
+   */
+  workflow: string;
+
+  /**
+   * Cron expression; empty when the job is started by hand only.
+   *
+   * @generated from field: string schedule = 4;
+   */
+  schedule: string;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: string endpoint = 6;
+   */
+  endpoint: string;
+
+  /**
+   * Increases each time the document changes.
+   *
+   * @generated from field: int64 generation = 7;
+   */
+  generation: bigint;
+
+  /**
+   * The Temporal Schedule that starts the job's runs; empty without a schedule.
+   *
+   * @generated from field: string schedule_id = 8;
+   */
+  scheduleId: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.JobSummary.
+ * Use `create(JobSummarySchema)` to create a new message.
+ */
+export const JobSummarySchema: GenMessage<JobSummary> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 20);
+
+/**
+ * @generated from message kernos.scheduler.v1.ApplyJobReply
+ */
+export type ApplyJobReply = Message<"kernos.scheduler.v1.ApplyJobReply"> & {
+  /**
+   * @generated from field: kernos.scheduler.v1.JobSummary job = 1;
+   */
+  job?: JobSummary | undefined;
+
+  /**
+   * "created", "updated" or "unchanged".
+   *
+   * @generated from field: string outcome = 2;
+   */
+  outcome: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.ApplyJobReply.
+ * Use `create(ApplyJobReplySchema)` to create a new message.
+ */
+export const ApplyJobReplySchema: GenMessage<ApplyJobReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 21);
+
+/**
+ * kernos.scheduler.listJobs: the registered jobs, of one tenant or (empty) all, by tenant and name.
+ *
+ * @generated from message kernos.scheduler.v1.ListJobsRequest
+ */
+export type ListJobsRequest = Message<"kernos.scheduler.v1.ListJobsRequest"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.ListJobsRequest.
+ * Use `create(ListJobsRequestSchema)` to create a new message.
+ */
+export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 22);
+
+/**
+ * @generated from message kernos.scheduler.v1.ListJobsReply
+ */
+export type ListJobsReply = Message<"kernos.scheduler.v1.ListJobsReply"> & {
+  /**
+   * @generated from field: repeated kernos.scheduler.v1.JobSummary jobs = 1;
+   */
+  jobs: JobSummary[];
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.ListJobsReply.
+ * Use `create(ListJobsReplySchema)` to create a new message.
+ */
+export const ListJobsReplySchema: GenMessage<ListJobsReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 23);
+
+/**
+ * kernos.scheduler.describeJob: one job with its stored document.
+ *
+ * @generated from message kernos.scheduler.v1.DescribeJobRequest
+ */
+export type DescribeJobRequest = Message<"kernos.scheduler.v1.DescribeJobRequest"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.DescribeJobRequest.
+ * Use `create(DescribeJobRequestSchema)` to create a new message.
+ */
+export const DescribeJobRequestSchema: GenMessage<DescribeJobRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 24);
+
+/**
+ * @generated from message kernos.scheduler.v1.DescribeJobReply
+ */
+export type DescribeJobReply = Message<"kernos.scheduler.v1.DescribeJobReply"> & {
+  /**
+   * @generated from field: kernos.scheduler.v1.JobSummary job = 1;
+   */
+  job?: JobSummary | undefined;
+
+  /**
+   * @generated from field: string document_json = 2;
+   */
+  documentJson: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.DescribeJobReply.
+ * Use `create(DescribeJobReplySchema)` to create a new message.
+ */
+export const DescribeJobReplySchema: GenMessage<DescribeJobReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 25);
+
+/**
+ * @generated from enum kernos.scheduler.v1.TicketState
+ */
+export enum TicketState {
+  /**
+   * @generated from enum value: TICKET_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TICKET_STATE_QUEUED = 1;
+   */
+  QUEUED = 1,
+
+  /**
+   * @generated from enum value: TICKET_STATE_GRANTED = 2;
+   */
+  GRANTED = 2,
+
+  /**
+   * Dropped: max_wait_ms passed, withdrawn, cancelled by an operator, or the scheduler shut down; see error_code.
+   *
+   * @generated from enum value: TICKET_STATE_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * This scheduler has no record of the ticket (it restarted without state, or forgot a finished ticket); enqueue again.
+   *
+   * @generated from enum value: TICKET_STATE_UNKNOWN = 4;
+   */
+  UNKNOWN = 4,
+}
+
+/**
+ * Describes the enum kernos.scheduler.v1.TicketState.
+ */
+export const TicketStateSchema: GenEnum<TicketState> = /*@__PURE__*/
+  enumDesc(file_kernos_scheduler_v1_scheduler, 0);
+
+/**
+ * @generated from enum kernos.scheduler.v1.ControlAction
+ */
+export enum ControlAction {
+  /**
+   * @generated from enum value: CONTROL_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The run's queued and future turns wait until resumed.
+   *
+   * @generated from enum value: CONTROL_ACTION_PAUSE_RUN = 1;
+   */
+  PAUSE_RUN = 1,
+
+  /**
+   * @generated from enum value: CONTROL_ACTION_RESUME_RUN = 2;
+   */
+  RESUME_RUN = 2,
+
+  /**
+   * The run's queued turns fail with conflict and new ones are refused.
+   *
+   * @generated from enum value: CONTROL_ACTION_CANCEL_RUN = 3;
+   */
+  CANCEL_RUN = 3,
+
+  /**
+   * Every run of the job waits until the job is released.
+   *
+   * @generated from enum value: CONTROL_ACTION_HOLD_JOB = 4;
+   */
+  HOLD_JOB = 4,
+
+  /**
+   * @generated from enum value: CONTROL_ACTION_RELEASE_JOB = 5;
+   */
+  RELEASE_JOB = 5,
+
+  /**
+   * No new grants on the endpoint; running turns finish; queued ones wait.
+   *
+   * @generated from enum value: CONTROL_ACTION_DRAIN_ENDPOINT = 6;
+   */
+  DRAIN_ENDPOINT = 6,
+
+  /**
+   * @generated from enum value: CONTROL_ACTION_RESUME_ENDPOINT = 7;
+   */
+  RESUME_ENDPOINT = 7,
+}
+
+/**
+ * Describes the enum kernos.scheduler.v1.ControlAction.
+ */
+export const ControlActionSchema: GenEnum<ControlAction> = /*@__PURE__*/
+  enumDesc(file_kernos_scheduler_v1_scheduler, 1);
+
+/**
+ * @generated from enum kernos.scheduler.v1.BudgetAction
+ */
+export enum BudgetAction {
+  /**
+   * @generated from enum value: BUDGET_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Turns wait until the budget is raised or removed (pause and ask). The default.
+   *
+   * @generated from enum value: BUDGET_ACTION_PAUSE = 1;
+   */
+  PAUSE = 1,
+
+  /**
+   * Turns fail with denied.
+   *
+   * @generated from enum value: BUDGET_ACTION_STOP = 2;
+   */
+  STOP = 2,
+}
+
+/**
+ * Describes the enum kernos.scheduler.v1.BudgetAction.
+ */
+export const BudgetActionSchema: GenEnum<BudgetAction> = /*@__PURE__*/
+  enumDesc(file_kernos_scheduler_v1_scheduler, 2);
 

@@ -2,8 +2,8 @@
 // @generated from file kernos/toolgateway/v1/tool_gateway.proto (package kernos.toolgateway.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Governance, RunRef } from "../../common/v1/common_pb.js";
 import { file_kernos_common_v1_common } from "../../common/v1/common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,10 +12,10 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kernos/toolgateway/v1/tool_gateway.proto.
  */
 export const file_kernos_toolgateway_v1_tool_gateway: GenFile = /*@__PURE__*/
-  fileDesc("CihrZXJub3MvdG9vbGdhdGV3YXkvdjEvdG9vbF9nYXRld2F5LnByb3RvEhVrZXJub3MudG9vbGdhdGV3YXkudjEijAEKC0NhbGxSZXF1ZXN0EiUKA3JlZhgBIAEoCzIYLmtlcm5vcy5jb21tb24udjEuUnVuUmVmEjAKCmdvdmVybmFuY2UYAiABKAsyHC5rZXJub3MuY29tbW9uLnYxLkdvdmVybmFuY2USDAoEdG9vbBgDIAEoCRIWCg5hcmd1bWVudHNfanNvbhgEIAEoCSJzCglDYWxsUmVwbHkSDgoGc2VydmVyGAEgASgJEgwKBHRvb2wYAiABKAkSFAoMY29udGVudF9qc29uGAMgASgJEhAKCGlzX2Vycm9yGAQgASgIEhIKCmxhdGVuY3lfbXMYBSABKAMSDAoEdGV4dBgGIAEoCSI0CgtMaXN0UmVxdWVzdBIlCgNyZWYYASABKAsyGC5rZXJub3MuY29tbW9uLnYxLlJ1blJlZiJYCghUb29sSW5mbxIMCgRuYW1lGAEgASgJEg4KBnNlcnZlchgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIZChFpbnB1dF9zY2hlbWFfanNvbhgEIAEoCSI7CglMaXN0UmVwbHkSLgoFdG9vbHMYASADKAsyHy5rZXJub3MudG9vbGdhdGV3YXkudjEuVG9vbEluZm9iBnByb3RvMw", [file_kernos_common_v1_common]);
+  fileDesc("CihrZXJub3MvdG9vbGdhdGV3YXkvdjEvdG9vbF9nYXRld2F5LnByb3RvEhVrZXJub3MudG9vbGdhdGV3YXkudjEi/QEKC0NhbGxSZXF1ZXN0EiUKA3JlZhgBIAEoCzIYLmtlcm5vcy5jb21tb24udjEuUnVuUmVmEjAKCmdvdmVybmFuY2UYAiABKAsyHC5rZXJub3MuY29tbW9uLnYxLkdvdmVybmFuY2USDAoEdG9vbBgDIAEoCRIWCg5hcmd1bWVudHNfanNvbhgEIAEoCRIVCg1ncmFudGVkX3Rvb2xzGAUgAygJEhIKCnRpbWVvdXRfbXMYBiABKA0SGAoQcHJvZ3Jlc3Nfc3ViamVjdBgHIAEoCRIWCg5jYW5jZWxfc3ViamVjdBgIIAEoCRISCgpjYXBhYmlsaXR5GAkgASgJIq8BCgdBdHRlbXB0EgwKBHRvb2wYASABKAkSDgoGc2VydmVyGAIgASgJEg8KB291dGNvbWUYAyABKAkSOAoKZXJyb3JfY29kZRgEIAEoDjIkLmtlcm5vcy50b29sZ2F0ZXdheS52MS5Ub29sRXJyb3JDb2RlEhIKCmxhdGVuY3lfbXMYBSABKAMSEAoIZGVjaXNpb24YBiABKAkSFQoNZXJyb3JfbWVzc2FnZRgHIAEoCSKUAgoJQ2FsbFJlcGx5Eg4KBnNlcnZlchgBIAEoCRIMCgR0b29sGAIgASgJEhQKDGNvbnRlbnRfanNvbhgDIAEoCRIQCghpc19lcnJvchgEIAEoCBISCgpsYXRlbmN5X21zGAUgASgDEgwKBHRleHQYBiABKAkSOAoKZXJyb3JfY29kZRgHIAEoDjIkLmtlcm5vcy50b29sZ2F0ZXdheS52MS5Ub29sRXJyb3JDb2RlEh8KF3N0cnVjdHVyZWRfY29udGVudF9qc29uGAggASgJEhIKCmNhc2NhZGVfaWQYCSABKAkSMAoIYXR0ZW1wdHMYCiADKAsyHi5rZXJub3MudG9vbGdhdGV3YXkudjEuQXR0ZW1wdCJiCgxDYWxsUHJvZ3Jlc3MSEgoKY2FzY2FkZV9pZBgBIAEoCRIMCgR0b29sGAIgASgJEhAKCHByb2dyZXNzGAMgASgBEg0KBXRvdGFsGAQgASgBEg8KB21lc3NhZ2UYBSABKAkifQoLTGlzdFJlcXVlc3QSJQoDcmVmGAEgASgLMhgua2Vybm9zLmNvbW1vbi52MS5SdW5SZWYSMAoKZ292ZXJuYW5jZRgCIAEoCzIcLmtlcm5vcy5jb21tb24udjEuR292ZXJuYW5jZRIVCg1ncmFudGVkX3Rvb2xzGAMgAygJInIKCFRvb2xJbmZvEgwKBG5hbWUYASABKAkSDgoGc2VydmVyGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhkKEWlucHV0X3NjaGVtYV9qc29uGAQgASgJEhgKEGFubm90YXRpb25zX2pzb24YBSABKAkiLQoOQ2FwYWJpbGl0eUluZm8SDAoEbmFtZRgBIAEoCRINCgV0b29scxgCIAMoCSJ4CglMaXN0UmVwbHkSLgoFdG9vbHMYASADKAsyHy5rZXJub3MudG9vbGdhdGV3YXkudjEuVG9vbEluZm8SOwoMY2FwYWJpbGl0aWVzGAIgAygLMiUua2Vybm9zLnRvb2xnYXRld2F5LnYxLkNhcGFiaWxpdHlJbmZvKvMBCg1Ub29sRXJyb3JDb2RlEh8KG1RPT0xfRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEhoKFlRPT0xfRVJST1JfQ09ERV9ERU5JRUQQARIlCiFUT09MX0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVFMQAhIfChtUT09MX0VSUk9SX0NPREVfVU5BVkFJTEFCTEUQAxIbChdUT09MX0VSUk9SX0NPREVfVElNRU9VVBAEEiAKHFRPT0xfRVJST1JfQ09ERV9SQVRFX0xJTUlURUQQBRIeChpUT09MX0VSUk9SX0NPREVfVE9PTF9FUlJPUhAGYgZwcm90bzM", [file_kernos_common_v1_common]);
 
 /**
- * kernos.tool-gateway.call: call one tool on a registered MCP server.
+ * kernos.tool-gateway.call: call one tool, or a capability (an ordered cascade of tools), on registered MCP servers.
  *
  * @generated from message kernos.toolgateway.v1.CallRequest
  */
@@ -31,6 +31,8 @@ export type CallRequest = Message<"kernos.toolgateway.v1.CallRequest"> & {
   governance?: Governance | undefined;
 
   /**
+   * A tool name (or server.tool); empty when capability is set.
+   *
    * @generated from field: string tool = 3;
    */
   tool: string;
@@ -41,6 +43,41 @@ export type CallRequest = Message<"kernos.toolgateway.v1.CallRequest"> & {
    * @generated from field: string arguments_json = 4;
    */
   argumentsJson: string;
+
+  /**
+   * Tools granted to the job. When set (with governance), the gateway asks services/access before calling.
+   *
+   * @generated from field: repeated string granted_tools = 5;
+   */
+  grantedTools: string[];
+
+  /**
+   * The caller's own deadline in ms; the gateway bounds the call by the smaller of this and its own timeout.
+   *
+   * @generated from field: uint32 timeout_ms = 6;
+   */
+  timeoutMs: number;
+
+  /**
+   * If set, MCP progress notifications are published here as CallProgress messages.
+   *
+   * @generated from field: string progress_subject = 7;
+   */
+  progressSubject: string;
+
+  /**
+   * If set, any message published here cancels the call (the MCP server is sent notifications/cancelled).
+   *
+   * @generated from field: string cancel_subject = 8;
+   */
+  cancelSubject: string;
+
+  /**
+   * A capability name from the gateway's config; empty when tool is set.
+   *
+   * @generated from field: string capability = 9;
+   */
+  capability: string;
 };
 
 /**
@@ -49,6 +86,60 @@ export type CallRequest = Message<"kernos.toolgateway.v1.CallRequest"> & {
  */
 export const CallRequestSchema: GenMessage<CallRequest> = /*@__PURE__*/
   messageDesc(file_kernos_toolgateway_v1_tool_gateway, 0);
+
+/**
+ * One attempt of a call: a retried call or a cascade is several.
+ *
+ * @generated from message kernos.toolgateway.v1.Attempt
+ */
+export type Attempt = Message<"kernos.toolgateway.v1.Attempt"> & {
+  /**
+   * @generated from field: string tool = 1;
+   */
+  tool: string;
+
+  /**
+   * @generated from field: string server = 2;
+   */
+  server: string;
+
+  /**
+   * "ok", "tool_error" (the tool ran and reported failure), "failed", or "skipped" (not sent: denied, rate
+   * limited, breaker open, unknown tool or bad arguments).
+   *
+   * @generated from field: string outcome = 3;
+   */
+  outcome: string;
+
+  /**
+   * @generated from field: kernos.toolgateway.v1.ToolErrorCode error_code = 4;
+   */
+  errorCode: ToolErrorCode;
+
+  /**
+   * @generated from field: int64 latency_ms = 5;
+   */
+  latencyMs: bigint;
+
+  /**
+   * Why this attempt was made: "call" (the first), "retry" (the same tool again), "cascade" (a capability's next tool).
+   *
+   * @generated from field: string decision = 6;
+   */
+  decision: string;
+
+  /**
+   * @generated from field: string error_message = 7;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message kernos.toolgateway.v1.Attempt.
+ * Use `create(AttemptSchema)` to create a new message.
+ */
+export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
+  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 1);
 
 /**
  * @generated from message kernos.toolgateway.v1.CallReply
@@ -87,6 +178,32 @@ export type CallReply = Message<"kernos.toolgateway.v1.CallReply"> & {
    * @generated from field: string text = 6;
    */
   text: string;
+
+  /**
+   * TOOL_ERROR_CODE_TOOL_ERROR when is_error; otherwise unspecified.
+   *
+   * @generated from field: kernos.toolgateway.v1.ToolErrorCode error_code = 7;
+   */
+  errorCode: ToolErrorCode;
+
+  /**
+   * The MCP structuredContent as JSON, if the tool returned any.
+   *
+   * @generated from field: string structured_content_json = 8;
+   */
+  structuredContentJson: string;
+
+  /**
+   * Identifies this call's routing decisions in the audit stream.
+   *
+   * @generated from field: string cascade_id = 9;
+   */
+  cascadeId: string;
+
+  /**
+   * @generated from field: repeated kernos.toolgateway.v1.Attempt attempts = 10;
+   */
+  attempts: Attempt[];
 };
 
 /**
@@ -94,7 +211,46 @@ export type CallReply = Message<"kernos.toolgateway.v1.CallReply"> & {
  * Use `create(CallReplySchema)` to create a new message.
  */
 export const CallReplySchema: GenMessage<CallReply> = /*@__PURE__*/
-  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 1);
+  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 2);
+
+/**
+ * Published on CallRequest.progress_subject for each MCP progress notification.
+ *
+ * @generated from message kernos.toolgateway.v1.CallProgress
+ */
+export type CallProgress = Message<"kernos.toolgateway.v1.CallProgress"> & {
+  /**
+   * @generated from field: string cascade_id = 1;
+   */
+  cascadeId: string;
+
+  /**
+   * @generated from field: string tool = 2;
+   */
+  tool: string;
+
+  /**
+   * @generated from field: double progress = 3;
+   */
+  progress: number;
+
+  /**
+   * @generated from field: double total = 4;
+   */
+  total: number;
+
+  /**
+   * @generated from field: string message = 5;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message kernos.toolgateway.v1.CallProgress.
+ * Use `create(CallProgressSchema)` to create a new message.
+ */
+export const CallProgressSchema: GenMessage<CallProgress> = /*@__PURE__*/
+  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 3);
 
 /**
  * kernos.tool-gateway.list: the tools the gateway can route to.
@@ -106,6 +262,18 @@ export type ListRequest = Message<"kernos.toolgateway.v1.ListRequest"> & {
    * @generated from field: kernos.common.v1.RunRef ref = 1;
    */
   ref?: RunRef | undefined;
+
+  /**
+   * With governance set, the catalog is filtered by services/access (action tool.call) for this job.
+   *
+   * @generated from field: kernos.common.v1.Governance governance = 2;
+   */
+  governance?: Governance | undefined;
+
+  /**
+   * @generated from field: repeated string granted_tools = 3;
+   */
+  grantedTools: string[];
 };
 
 /**
@@ -113,7 +281,7 @@ export type ListRequest = Message<"kernos.toolgateway.v1.ListRequest"> & {
  * Use `create(ListRequestSchema)` to create a new message.
  */
 export const ListRequestSchema: GenMessage<ListRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 2);
+  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 4);
 
 /**
  * @generated from message kernos.toolgateway.v1.ToolInfo
@@ -138,6 +306,13 @@ export type ToolInfo = Message<"kernos.toolgateway.v1.ToolInfo"> & {
    * @generated from field: string input_schema_json = 4;
    */
   inputSchemaJson: string;
+
+  /**
+   * The MCP tool annotations (readOnlyHint, destructiveHint, idempotentHint, ...) as JSON, if any.
+   *
+   * @generated from field: string annotations_json = 5;
+   */
+  annotationsJson: string;
 };
 
 /**
@@ -145,7 +320,31 @@ export type ToolInfo = Message<"kernos.toolgateway.v1.ToolInfo"> & {
  * Use `create(ToolInfoSchema)` to create a new message.
  */
 export const ToolInfoSchema: GenMessage<ToolInfo> = /*@__PURE__*/
-  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 3);
+  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 5);
+
+/**
+ * @generated from message kernos.toolgateway.v1.CapabilityInfo
+ */
+export type CapabilityInfo = Message<"kernos.toolgateway.v1.CapabilityInfo"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The cascade, cheapest first.
+   *
+   * @generated from field: repeated string tools = 2;
+   */
+  tools: string[];
+};
+
+/**
+ * Describes the message kernos.toolgateway.v1.CapabilityInfo.
+ * Use `create(CapabilityInfoSchema)` to create a new message.
+ */
+export const CapabilityInfoSchema: GenMessage<CapabilityInfo> = /*@__PURE__*/
+  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 6);
 
 /**
  * @generated from message kernos.toolgateway.v1.ListReply
@@ -155,6 +354,13 @@ export type ListReply = Message<"kernos.toolgateway.v1.ListReply"> & {
    * @generated from field: repeated kernos.toolgateway.v1.ToolInfo tools = 1;
    */
   tools: ToolInfo[];
+
+  /**
+   * Capabilities whose tools the job may call (at least one of them).
+   *
+   * @generated from field: repeated kernos.toolgateway.v1.CapabilityInfo capabilities = 2;
+   */
+  capabilities: CapabilityInfo[];
 };
 
 /**
@@ -162,5 +368,68 @@ export type ListReply = Message<"kernos.toolgateway.v1.ListReply"> & {
  * Use `create(ListReplySchema)` to create a new message.
  */
 export const ListReplySchema: GenMessage<ListReply> = /*@__PURE__*/
-  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 4);
+  messageDesc(file_kernos_toolgateway_v1_tool_gateway, 7);
+
+/**
+ * The gateway's normalised failure codes: every failure a caller sees is exactly one of these. On the NATS wire a
+ * failed call is an error reply whose KernosError code is the matching one (denied, invalid_argument,
+ * unavailable, timeout, rate_limited, tool_error); a tool that ran and reported failure is a normal reply with
+ * is_error = true and error_code = TOOL_ERROR_CODE_TOOL_ERROR.
+ *
+ * @generated from enum kernos.toolgateway.v1.ToolErrorCode
+ */
+export enum ToolErrorCode {
+  /**
+   * @generated from enum value: TOOL_ERROR_CODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Policy (services/access) does not allow this job to call the tool.
+   *
+   * @generated from enum value: TOOL_ERROR_CODE_DENIED = 1;
+   */
+  DENIED = 1,
+
+  /**
+   * Unknown tool or capability, bad arguments_json, or arguments that break the tool's input schema.
+   *
+   * @generated from enum value: TOOL_ERROR_CODE_INVALID_ARGUMENTS = 2;
+   */
+  INVALID_ARGUMENTS = 2,
+
+  /**
+   * The server cannot be reached, its circuit breaker is open, or the gateway itself failed.
+   *
+   * @generated from enum value: TOOL_ERROR_CODE_UNAVAILABLE = 3;
+   */
+  UNAVAILABLE = 3,
+
+  /**
+   * No answer within the call's time bound, or the caller cancelled.
+   *
+   * @generated from enum value: TOOL_ERROR_CODE_TIMEOUT = 4;
+   */
+  TIMEOUT = 4,
+
+  /**
+   * A per-tool or per-agent rate limit is exhausted.
+   *
+   * @generated from enum value: TOOL_ERROR_CODE_RATE_LIMITED = 5;
+   */
+  RATE_LIMITED = 5,
+
+  /**
+   * The tool (or its server) answered with an error.
+   *
+   * @generated from enum value: TOOL_ERROR_CODE_TOOL_ERROR = 6;
+   */
+  TOOL_ERROR = 6,
+}
+
+/**
+ * Describes the enum kernos.toolgateway.v1.ToolErrorCode.
+ */
+export const ToolErrorCodeSchema: GenEnum<ToolErrorCode> = /*@__PURE__*/
+  enumDesc(file_kernos_toolgateway_v1_tool_gateway, 0);
 

@@ -1,0 +1,10 @@
+export { ensureAuditStream, AUDIT_STREAM, DEFAULT_AUDIT_MAX_AGE_MS } from './stream.js';
+export type { EnsureAuditStreamOptions, AuditRetention } from './stream.js';
+export { createAuditPublisher } from './publisher.js';
+export type { AuditPublisher, AuditPublisherOptions, AuditInput, PublishedAudit } from './publisher.js';
+export { queryAudit, verifyAudit } from './query.js';
+export type { AuditQuery, QueryOptions, VerifyResult } from './query.js';
+export { hashRecord, verifyChain } from './hash.js';
+export type { ChainProblem, StoredRecord } from './hash.js';
+export { AUDIT_SUBJECT_PREFIX, runSubject, filterSubject, subjectToken } from './subject.js';
+export { parseDuration } from './duration.js';
