@@ -1,0 +1,87 @@
+/**
+ * Who may publish and subscribe to what on NATS, per Kernos role. One source for the dev stack's nats-server config
+ * and for the NATS chart's values in Helm, so they cannot drift. NATS checks permissions per connection; a deny
+ * always wins over an allow.
+ */
+export const kernosRoles = ['access', 'tool-gateway', 'graph', 'scheduler', 'worker', 'cockpit', 'admin'] as const;
+export type KernosRole = (typeof kernosRoles)[number];
+
+export interface RolePermissions {
+  publish: { allow: string[]; deny: string[] };
+  subscribe: { allow: string[]; deny: string[] };
+}
+
+/** Records of the AUDIT stream (one subject per run). Only services that write audit records may publish here. */
+const AUDIT_RECORDS = 'kernos.audit.*.*.*';
+/** JetStream API calls that could delete, rewrite or purge the audit trail or the approvals. */
+const AUDIT_TAMPERING = [
+  '$JS.API.STREAM.DELETE.AUDIT',
+  '$JS.API.STREAM.UPDATE.AUDIT',
+  '$JS.API.STREAM.PURGE.AUDIT',
+  '$JS.API.STREAM.MSG.DELETE.AUDIT',
+  '$JS.API.STREAM.DELETE.KV_KERNOS_APPROVALS',
+  '$JS.API.STREAM.PURGE.KV_KERNOS_APPROVALS',
+  '$JS.API.STREAM.MSG.DELETE.KV_KERNOS_APPROVALS',
+];
+/** Every process answers requests on reply inboxes and uses micro-service discovery. */
+const COMMON_SUB = ['_INBOX.>'];
+const SERVICE_SUB = (service: string) => [`kernos.${service}.>`, '$SRV.>', ...COMMON_SUB];
+const SYSTEM = ['$SYS.>'];
+
+export const rolePermissions: Record<KernosRole, RolePermissions> = {
+  // The audit writer and owner of the AUDIT stream and the approvals bucket; it also relays kernos.audit.append.
+  access: {
+    publish: { allow: [AUDIT_RECORDS, '$JS.API.>', '$KV.KERNOS_APPROVALS.>', '$SRV.>', '_INBOX.>'], deny: SYSTEM },
+    subscribe: { allow: [...SERVICE_SUB('access'), 'kernos.audit.append'], deny: [] },
+  },
+  'tool-gateway': {
+    publish: { allow: ['kernos.access.check', AUDIT_RECORDS, '$JS.API.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>'] },
+    subscribe: { allow: SERVICE_SUB('tool-gateway'), deny: [] },
+  },
+  graph: {
+    publish: { allow: ['kernos.access.check', AUDIT_RECORDS, '$JS.API.>', '$KV.>', '$O.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>'] },
+    subscribe: { allow: SERVICE_SUB('graph'), deny: [] },
+  },
+  scheduler: {
+    publish: { allow: ['kernos.access.check', AUDIT_RECORDS, '$JS.API.>', '$KV.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>'] },
+    subscribe: { allow: SERVICE_SUB('scheduler'), deny: [] },
+  },
+  // Workers run agent code's activities: they ask the kernel, they never write the audit trail or decide approvals.
+  worker: {
+    publish: {
+      allow: [
+        'kernos.scheduler.acquire',
+        'kernos.scheduler.release',
+        'kernos.tool-gateway.call',
+        'kernos.tool-gateway.list',
+        'kernos.access.check',
+        'kernos.access.request-approval',
+        'kernos.access.expire',
+        'kernos.graph.>',
+        'kernos.model-gateway.>',
+        'kernos.audit.append',
+        // The run's context is kept by reference in a JetStream object store.
+        '$JS.API.>',
+        '$O.>',
+        '_INBOX.>',
+      ],
+      deny: [...SYSTEM, AUDIT_RECORDS, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>', 'kernos.access.decide', '$JS.API.STREAM.CREATE.AUDIT', '$JS.API.CONSUMER.*.AUDIT.>', '$JS.API.CONSUMER.*.AUDIT'],
+    },
+    subscribe: { allow: COMMON_SUB, deny: [] },
+  },
+  // The operator surface: reads everything, decides approvals as the person signed in, never writes the trail.
+  cockpit: {
+    publish: { allow: ['kernos.>', '$JS.API.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, AUDIT_RECORDS, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>', 'kernos.audit.append'] },
+    subscribe: { allow: ['kernos.cockpit.>', '$SRV.>', ...COMMON_SUB], deny: [] },
+  },
+  // Break-glass for people operating the cluster (stream admin, the audit CLI): everything.
+  admin: {
+    publish: { allow: ['>'], deny: [] },
+    subscribe: { allow: ['>'], deny: [] },
+  },
+};
+
+/** The NATS user name of a role (the Helm chart's `nats.credentials.users` defaults). */
+export function natsUser(role: KernosRole): string {
+  return `kernos-${role}`;
+}

@@ -1,0 +1,10 @@
+export { createAccessService, MAX_RELAYED_RECORD_BYTES } from './service.js';
+export type { AccessServiceDeps } from './service.js';
+export { createPolicyEngine, readPolicySources, knownActions } from './policy/engine.js';
+export type { PolicyEngine, PolicySources, Verdict } from './policy/engine.js';
+export { openApprovalStore, approvalId } from './approvals/store.js';
+export type { ApprovalStore, ApprovalStoreOptions } from './approvals/store.js';
+export { assertMayDecide, requesterOf, sameIdentity } from './approvals/approvals.js';
+export { createTemporalDelivery, APPROVAL_UPDATE } from './approvals/temporal.js';
+export type { ApprovalDecisionArgs } from './approvals/temporal.js';
+export { loadAccessConfig, accessConfigSchema } from './config.js';
