@@ -18,7 +18,7 @@ describe('loadSchedulerConfig', () => {
     const config = loadSchedulerConfig({});
     expect(config.KERNOS_LEASE_TTL_MS).toBe(60_000);
     expect(config.KERNOS_ENDPOINTS).toEqual([
-      { name: 'default', baseUrl: 'http://127.0.0.1:8400/v1', model: 'kernos-emu-small', maxConcurrent: 4, policy: 'priority' },
+      { name: 'default', baseUrl: 'http://127.0.0.1:8400/v1', model: 'kernos-emu-small', maxConcurrent: 4, policy: 'composite' },
     ]);
   });
 
@@ -36,7 +36,7 @@ describe('loadSchedulerConfig', () => {
       ]),
     });
     expect(config.KERNOS_ENDPOINTS.map((e) => [e.name, e.maxConcurrent, e.policy, e.tokensPerMinute])).toEqual([
-      ['small', 2, 'priority', undefined],
+      ['small', 2, 'composite', undefined],
       ['big', 1, 'fifo', 90_000],
     ]);
   });
@@ -57,7 +57,7 @@ describe('loadSchedulerConfig', () => {
     expect(message).toContain('KERNOS_ENDPOINTS[0].baseUrl: expected an absolute URL');
     expect(message).toContain('KERNOS_ENDPOINTS[1].model: required');
     expect(message).toContain('KERNOS_ENDPOINTS[1].maxConcurrent: expected a positive integer');
-    expect(message).toContain('KERNOS_ENDPOINTS[1].policy: expected one of: fifo, priority');
+    expect(message).toContain('KERNOS_ENDPOINTS[1].policy: expected one of: fifo, round-robin, batched-fifo, priority, edf, fair, las, composite');
     expect(message).toContain('KERNOS_ENDPOINTS[1]: Unrecognized key: "maxconcurrent"');
     expect(message).toContain('KERNOS_LEASE_TTL_MS:');
   });
@@ -71,5 +71,23 @@ describe('loadSchedulerConfig', () => {
     expect(problemsOf({ KERNOS_ENDPOINTS: '[]' })).toContain('KERNOS_ENDPOINTS: expected at least one endpoint');
     expect(problemsOf({ KERNOS_ENDPOINTS: '{"name":"a"}' })).toContain('KERNOS_ENDPOINTS: expected a JSON list of endpoints');
     expect(problemsOf({ KERNOS_ENDPOINTS: '[{name:' })).toMatch(/KERNOS_ENDPOINTS: not valid JSON/);
+  });
+
+  it('reads policy options, rate limits and replication, naming bad fields', () => {
+    const config = loadSchedulerConfig({
+      KERNOS_ENDPOINTS: JSON.stringify([
+        { name: 'a', baseUrl: 'http://a/v1', model: 'm', maxConcurrent: 2, tokensPerMinute: 1000, requestsPerMinute: 60, policy: 'las', policyOptions: { starvationMs: 5000 } },
+      ]),
+      KERNOS_SCHEDULER_STATE_BUCKET: 'kernos-scheduler',
+    });
+    expect(config.KERNOS_ENDPOINTS[0]).toMatchObject({ policy: 'las', requestsPerMinute: 60, policyOptions: { starvationMs: 5000 } });
+    expect(config).toMatchObject({ KERNOS_SCHEDULER_STATE_BUCKET: 'kernos-scheduler', KERNOS_SCHEDULER_TERM_MS: 3000 });
+    const message = problemsOf({
+      KERNOS_ENDPOINTS: JSON.stringify([{ name: 'a', baseUrl: 'http://a/v1', model: 'm', maxConcurrent: 1, policyOptions: { agingMs: 5, urgencyMs: -1 } }]),
+      KERNOS_SCHEDULER_STATE_BUCKET: 'no spaces',
+    });
+    expect(message).toContain('KERNOS_ENDPOINTS[0].policyOptions.urgencyMs: expected a positive number of ms');
+    expect(message).toContain('KERNOS_ENDPOINTS[0].policyOptions: Unrecognized key: "agingMs"');
+    expect(message).toContain('KERNOS_SCHEDULER_STATE_BUCKET: expected a bucket name of letters, digits, - and _');
   });
 });

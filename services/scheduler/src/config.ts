@@ -12,6 +12,18 @@ const positiveInt = (what = 'a positive integer') =>
 const nonEmpty = (what: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `required: ${what}` : `expected ${what}`) }).trim().min(1, { error: `expected ${what}` });
 
+const positiveMs = z.number({ error: 'expected a positive number of ms' }).positive({ error: 'expected a positive number of ms' });
+
+/** Mirrors PolicyOptions; strict so a misspelt knob is an error, not silently ignored. */
+const policyOptionsSchema = z.strictObject({
+  batchIntervalMs: positiveMs.optional(),
+  starvationMs: positiveMs.optional(),
+  agingMsPerLevel: positiveMs.optional(),
+  urgencyMs: positiveMs.optional(),
+  fairnessTokensPerLevel: z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' }).optional(),
+  tenantWeights: z.record(z.string(), z.number({ error: 'expected a positive weight' }).positive({ error: 'expected a positive weight' })).optional(),
+});
+
 /** One model endpoint the scheduler admits turns to. */
 export const endpointConfigSchema = z.strictObject({
   /** The name callers put in AcquireRequest.endpoint. */
@@ -22,10 +34,14 @@ export const endpointConfigSchema = z.strictObject({
   model: nonEmpty('a non-empty model id'),
   /** Turns that may run on this endpoint at once. */
   maxConcurrent: positiveInt(),
-  /** Token budget per minute; accepted now, enforced by the TPM policy of a later issue (default: unlimited). */
+  /** Input + output tokens per rolling minute; a grant books its estimate and the release corrects it (default: unlimited). */
   tokensPerMinute: positiveInt().optional(),
-  /** Which waiter gets the next free slot: "priority" (higher first, FIFO within a priority) or "fifo" (default "priority"). */
-  policy: z.enum(policyNames, { error: `expected one of: ${policyNames.join(', ')}` }).default('priority'),
+  /** Grants per rolling minute (default: unlimited). */
+  requestsPerMinute: positiveInt().optional(),
+  /** Which waiter gets the next free slot; see src/admission/policy.ts (default "composite"). */
+  policy: z.enum(policyNames, { error: `expected one of: ${policyNames.join(', ')}` }).default('composite'),
+  /** Tuning of the chosen policy (PolicyOptions in src/admission/policy.ts); every knob optional. */
+  policyOptions: policyOptionsSchema.optional(),
 });
 
 export type EndpointConfig = z.output<typeof endpointConfigSchema>;
@@ -47,7 +63,7 @@ const defaultEndpoint = (baseUrl: string): EndpointConfig => ({
   baseUrl,
   model: 'kernos-emu-small',
   maxConcurrent: 4,
-  policy: 'priority',
+  policy: 'composite',
 });
 
 export const schedulerConfigSchema = z
@@ -58,7 +74,7 @@ export const schedulerConfigSchema = z
     /** Base URL of the default endpoint, used only when KERNOS_ENDPOINTS is unset (default http://127.0.0.1:8400/v1). */
     KERNOS_OPENAI_BASE_URL: z.url().default('http://127.0.0.1:8400/v1'),
     /**
-     * JSON list of `{ name, baseUrl, model, maxConcurrent, tokensPerMinute?, policy? }`
+     * JSON list of `{ name, baseUrl, model, maxConcurrent, tokensPerMinute?, requestsPerMinute?, policy?, policyOptions? }`
      * (default: one endpoint "default" at KERNOS_OPENAI_BASE_URL, model kernos-emu-small, maxConcurrent 4).
      */
     KERNOS_ENDPOINTS: z
@@ -79,6 +95,27 @@ export const schedulerConfigSchema = z
      * It bounds the damage of a holder that died or a grant nobody received, so keep it above the longest turn.
      */
     KERNOS_LEASE_TTL_MS: z.coerce.number().int().positive().default(60_000),
+    /** Temporal frontend (host:port) used to signal grants to waiting workflows; unset means workflows poll (default unset). */
+    KERNOS_TEMPORAL_ADDRESS: z.string().trim().min(1).optional(),
+    /** Temporal namespace of the agent workflows (default "default"). */
+    KERNOS_TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+    /**
+     * JetStream KV bucket for replicated operation: set it on every replica of one deployment and they elect a
+     * leader, keep active leases and tickets in it and take over from a dead leader (default unset: one replica, in memory).
+     */
+    KERNOS_SCHEDULER_STATE_BUCKET: z
+      .string()
+      .trim()
+      .regex(/^[-\w]+$/, { error: 'expected a bucket name of letters, digits, - and _' })
+      .optional(),
+    /** JetStream KV bucket of the jobs registry (default "kernos-jobs"). */
+    KERNOS_JOBS_BUCKET: z.string().trim().regex(/^[-\w]+$/, { error: 'expected a bucket name of letters, digits, - and _' }).default('kernos-jobs'),
+    /** Task queue the jobs' scheduled runs start on (default "kernos-agents", the agent worker's). */
+    KERNOS_JOBS_TASK_QUEUE: z.string().trim().min(1).default('kernos-agents'),
+    /** This replica's id in the election (default: host name and process id). */
+    KERNOS_SCHEDULER_REPLICA_ID: z.string().trim().min(1).optional(),
+    /** Leader term; a dead leader is replaced within it (default 3000 ms). */
+    KERNOS_SCHEDULER_TERM_MS: z.coerce.number().int().min(300).default(3_000),
   })
   .transform(({ KERNOS_ENDPOINTS, ...rest }) => ({
     ...rest,

@@ -1,12 +1,32 @@
 import type { Tracer } from '@opentelemetry/api';
-import { createKernosService, handle, type Logger, type NatsConnection } from '@kernos/service-kit';
+import type { KV } from '@nats-io/kv';
+import { createKernosService, handle, type KernosService, type Logger, type NatsConnection } from '@kernos/service-kit';
 import { contracts } from '@kernos/wire';
 import { createAdmission, type Admission } from './admission/admission.js';
 import type { Clock } from './admission/endpoint-queue.js';
 import type { EndpointConfig } from './config.js';
 import { acquire } from './handlers/acquire.js';
 import { release } from './handlers/release.js';
+import { budget, control } from './handlers/control.js';
 import { stats } from './handlers/stats.js';
+import { applyJob, describeJob, listJobs } from './handlers/jobs.js';
+import { enqueue, ticket, withdraw } from './handlers/tickets.js';
+import { JobRegistry, memoryJobStore } from './jobs/registry.js';
+import { createLeaderElection, type LeaderElection } from './replication/leader.js';
+import { createKvStateStore, type StateStore } from './replication/state-store.js';
+import { TicketBook, type TicketNotifier } from './tickets.js';
+
+/** Options of running as one of several replicas with state in JetStream KV. */
+export interface ReplicationOptions {
+  /** State bucket (active leases, tickets) of this scheduler deployment. */
+  state: KV;
+  /** Leader-election bucket (one key); may be the same bucket as `state`. */
+  election: KV;
+  /** This replica's id, unique among replicas. */
+  replicaId: string;
+  /** Leader term; a dead leader is replaced after at most this long (default 3000 ms). */
+  termMs?: number;
+}
 
 export interface SchedulerServiceDeps {
   nc: NatsConnection;
@@ -18,56 +38,152 @@ export interface SchedulerServiceDeps {
   leaseTtlMs?: number;
   /** Time source (default: the system clock); tests inject one. */
   clock?: Clock;
+  /** Pushes a ticket's grant to its workflow (default: none, workflows poll; main.ts wires a Temporal signal when KERNOS_TEMPORAL_ADDRESS is set). */
+  notify?: TicketNotifier;
+  /** Prepended to every subject (default ""); tests use it to run their own scheduler on a shared NATS server. */
+  subjectPrefix?: string;
+  /**
+   * Run as one of several replicas: only the elected leader serves, it keeps active leases and tickets in KV,
+   * and a successor restores them (default: unset, a single in-memory replica that serves at once).
+   */
+  replication?: ReplicationOptions;
+  /** The jobs registry (default: in memory, without Temporal Schedules; main.ts uses KV and Temporal). */
+  jobs?: JobRegistry;
 }
 
 export interface SchedulerService {
   start(): Promise<void>;
   /** Rejects queued acquires with `unavailable` (retryable), then stops taking requests and waits for replies in flight. */
   stop(): Promise<void>;
+  /** Whether this replica serves now (always true after start without replication). */
+  serving(): boolean;
+}
+
+/** One period of serving: its own admission, tickets and NATS endpoints. A replica has one per leadership term. */
+interface Serving {
+  admission: Admission;
+  book: TicketBook;
+  service: KernosService;
 }
 
 /**
- * The scheduler: per-endpoint admission with leases, in memory. Run one replica: replicas in the queue group
- * would each enforce maxConcurrent on their own and a release could reach a replica that never granted the lease.
+ * The scheduler: per-endpoint admission with leases. Without `replication` it is one in-memory replica. With it,
+ * replicas elect a leader on a KV key; only the leader subscribes to the subjects (so requests during a takeover
+ * find no responder and are retried, never answered twice), every grant is stored before it is answered, and a
+ * new leader restores the active leases (never granting beyond maxConcurrent) and re-queues the tickets.
  */
-export function createSchedulerService({ nc, tracer, logger, endpoints, leaseTtlMs = 60_000, clock }: SchedulerServiceDeps): SchedulerService {
-  const admission: Admission = createAdmission({
-    endpoints,
-    leaseTtlMs,
-    clock,
-    onExpire: (lease) =>
-      logger.warn('lease expired without release; slot reclaimed', {
-        endpoint: lease.endpoint,
-        leaseId: lease.id,
-        ttlMs: leaseTtlMs,
-        ...(lease.ref ?? {}),
-      }),
-  });
+export function createSchedulerService(deps: SchedulerServiceDeps): SchedulerService {
+  const { nc, tracer, logger, endpoints, leaseTtlMs = 60_000, clock, notify, subjectPrefix, replication } = deps;
+  const jobs = deps.jobs ?? new JobRegistry(memoryJobStore(), undefined);
+  let current: Serving | undefined;
+  let election: LeaderElection | undefined;
 
-  const service = createKernosService({
-    nc,
-    tracer,
-    name: 'scheduler',
-    version: '0.1.0',
-    description: 'Decides whose LLM turn goes next on each model endpoint',
-    onError: (subject, error) => logger.warn('request failed', { subject, code: error.code, error: error.message }),
-    endpoints: [
-      handle(contracts.scheduler.acquire, (request, { span }) => acquire(admission, request, span)),
-      handle(contracts.scheduler.release, async (request, { span }) => {
-        const reply = release(admission, request, span);
-        if (!reply.released) logger.info('release of a lease that is not active', { leaseId: request.leaseId });
-        return reply;
-      }),
-      handle(contracts.scheduler.stats, async () => stats(admission)),
-    ],
-  });
+  const build = (store: StateStore | undefined): Serving => {
+    const admission: Admission = createAdmission({
+      endpoints,
+      leaseTtlMs,
+      clock,
+      onExpire: (lease) =>
+        logger.warn('lease expired without release; slot reclaimed', { endpoint: lease.endpoint, leaseId: lease.id, ttlMs: leaseTtlMs, ...(lease.ref ?? {}) }),
+      onLeaseStart: store && ((lease) => store.putLease(lease)),
+      onLeaseEnd: store && ((leaseId) => store.deleteLease(leaseId)),
+    });
+    const book = new TicketBook({
+      admission,
+      notify,
+      store,
+      onNotifyError: (record, error) =>
+        logger.warn('could not signal the grant to its workflow; it will find it by polling', {
+          ticketId: record.ticketId,
+          workflowId: record.workflowId,
+          error: (error as Error).message,
+        }),
+    });
+    // A grant leaves the process only after it is stored, so a successor never grants the same slot again.
+    const stored = async <T>(reply: T): Promise<T> => {
+      await book.flush();
+      return reply;
+    };
+    const service = createKernosService({
+      nc,
+      tracer,
+      name: 'scheduler',
+      version: '0.2.0',
+      subjectPrefix,
+      description: 'Decides whose LLM turn goes next on each model endpoint',
+      onError: (subject, error) => logger.warn('request failed', { subject, code: error.code, error: error.message }),
+      endpoints: [
+        handle(contracts.scheduler.acquire, async (request, { span }) => stored(await acquire(admission, request, span))),
+        handle(contracts.scheduler.release, async (request, { span }) => {
+          const reply = release(admission, request, span);
+          if (!reply.released) logger.info('release of a lease that is not active', { leaseId: request.leaseId });
+          return stored(reply);
+        }),
+        handle(contracts.scheduler.stats, async () => stats(admission)),
+        handle(contracts.scheduler.enqueue, async (request, { span }) => stored(await enqueue(admission, book, request, span))),
+        handle(contracts.scheduler.ticket, async (request) => stored(ticket(book, request))),
+        handle(contracts.scheduler.withdraw, async (request) => stored(withdraw(book, request))),
+        handle(contracts.scheduler.control, async (request) => {
+          const reply = control(admission, request);
+          logger.info('operator control', { action: request.action, target: request.target, reason: request.reason, affected: reply.affected });
+          return reply;
+        }),
+        handle(contracts.scheduler.budget, async (request) => budget(admission, request)),
+        handle(contracts.scheduler.applyJob, async (request) => {
+          const reply = await applyJob(jobs, request);
+          logger.info('job applied', { tenant: reply.job?.tenant, job: reply.job?.name, outcome: reply.outcome, generation: String(reply.job?.generation) });
+          return reply;
+        }),
+        handle(contracts.scheduler.listJobs, async (request) => listJobs(jobs, request)),
+        handle(contracts.scheduler.describeJob, async (request) => describeJob(jobs, request)),
+      ],
+    });
+    return { admission, book, service };
+  };
+
+  const stopServing = async () => {
+    const serving = current;
+    current = undefined;
+    if (!serving) return;
+    // What is stored belongs to the successor now: closing must not erase it.
+    serving.book.detachStore();
+    // Queued acquires would otherwise keep stop() waiting until the grace period runs out.
+    serving.admission.close();
+    await serving.service.stop();
+  };
 
   return {
-    start: () => service.start(),
-    async stop() {
-      // Queued acquires would otherwise keep stop() waiting until the grace period runs out.
-      admission.close();
-      await service.stop();
+    async start() {
+      if (!replication) {
+        current = build(undefined);
+        await current.service.start();
+        return;
+      }
+      const store = createKvStateStore(replication.state, (error) => logger.error('could not store scheduler state', { error: (error as Error).message }));
+      election = createLeaderElection({
+        kv: replication.election,
+        replicaId: replication.replicaId,
+        termMs: replication.termMs,
+        onElected: async () => {
+          const state = await store.load();
+          const serving = build(store);
+          const restored = state.leases.filter((lease) => serving.admission.restoreLease(lease)).length;
+          await serving.book.restore(state.tickets);
+          current = serving;
+          await serving.service.start();
+          logger.info('elected leader; serving', { replicaId: replication.replicaId, restoredLeases: restored, restoredTickets: state.tickets.length });
+        },
+        onDeposed: async () => {
+          logger.warn('lost leadership; no longer serving', { replicaId: replication.replicaId });
+          await stopServing();
+        },
+      });
+      await election.start();
     },
+    async stop() {
+      if (election) await election.stop();
+      await stopServing();
+    },
+    serving: () => current !== undefined,
   };
 }

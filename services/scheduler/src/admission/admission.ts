@@ -1,6 +1,7 @@
 import { KernosError } from '@kernos/errors';
 import type { EndpointConfig } from '../config.js';
 import { EndpointQueue, type AdmissionRequest, type Clock, type EndpointQueueStats, type Lease, type Usage } from './endpoint-queue.js';
+import { Controls, type Budget } from './controls.js';
 import { policyFactories } from './policy.js';
 
 export interface AdmissionOptions {
@@ -14,6 +15,10 @@ export interface AdmissionOptions {
   newLeaseId?: () => string;
   /** Told of every lease reclaimed by its TTL. */
   onExpire?: (lease: Lease) => void;
+  /** Told of every grant before the grantee hears of it (persistence for failover). */
+  onLeaseStart?: (lease: Lease) => void;
+  /** Told when a lease stops being active. */
+  onLeaseEnd?: (leaseId: string) => void;
 }
 
 /** A lease plus where to send the turn. */
@@ -39,21 +44,39 @@ export interface Admission {
   stats(): EndpointQueueStats[];
   /** Rejects all waiters with `unavailable` and forgets all leases; used on shutdown. */
   close(): void;
+  /** Takes over a predecessor's active lease (failover); false if its endpoint is unknown or it has expired. */
+  restoreLease(lease: Lease): boolean;
+  /** Operator controls; each returns how many queued turns changed state (parked, unparked or failed). */
+  control(action: ControlAction, target: string, reason?: string): number;
+  /** Sets (or, with undefined, removes) a run or job token budget; returns the tokens spent so far and whether it is exceeded. */
+  setBudget(scope: 'run' | 'job', id: string, budget: Budget | undefined): { spent: number; exceeded: boolean };
 }
+
+export type ControlAction = 'pause-run' | 'resume-run' | 'cancel-run' | 'hold-job' | 'release-job' | 'drain-endpoint' | 'resume-endpoint';
 
 /** One EndpointQueue per configured endpoint, behind a lookup that turns a wrong name into an actionable error. */
 export function createAdmission(options: AdmissionOptions): Admission {
   const queues = new Map<string, { queue: EndpointQueue; config: EndpointConfig }>();
+  const controls = new Controls();
+  const regateAll = () => [...queues.values()].reduce((sum, { queue }) => sum + queue.regate(), 0);
   for (const config of options.endpoints) {
     if (queues.has(config.name)) throw new KernosError('invalid_argument', `endpoints: duplicate endpoint name "${config.name}"`);
     const queue = new EndpointQueue({
       name: config.name,
       maxConcurrent: config.maxConcurrent,
       leaseTtlMs: options.leaseTtlMs,
-      policy: policyFactories[config.policy](),
+      policy: policyFactories[config.policy](config.policyOptions ?? {}),
+      rateLimits: { tokensPerMinute: config.tokensPerMinute, requestsPerMinute: config.requestsPerMinute },
       clock: options.clock,
       newLeaseId: options.newLeaseId,
       onExpire: options.onExpire,
+      gate: (ref) => controls.gate(ref),
+      onLeaseStart: options.onLeaseStart,
+      onLeaseEnd: options.onLeaseEnd,
+      // A turn that pushes its run or job over budget parks (or fails) that run's queued turns on every endpoint.
+      onUsage: (lease, tokens) => {
+        if (controls.charge(lease.ref, tokens)) regateAll();
+      },
     });
     queues.set(config.name, { queue, config });
   }
@@ -78,6 +101,43 @@ export function createAdmission(options: AdmissionOptions): Admission {
     },
     stats() {
       return [...queues.values()].map(({ queue }) => queue.stats());
+    },
+    control(action, target, reason) {
+      if (target.trim() === '') throw new KernosError('invalid_argument', `control ${action}: target: required`);
+      switch (action) {
+        case 'pause-run':
+          controls.pauseRun(target);
+          break;
+        case 'resume-run':
+          controls.resumeRun(target);
+          break;
+        case 'cancel-run':
+          controls.cancelRun(target, reason);
+          break;
+        case 'hold-job':
+          controls.holdJob(target);
+          break;
+        case 'release-job':
+          controls.releaseJob(target);
+          break;
+        case 'drain-endpoint':
+        case 'resume-endpoint': {
+          const entry = queues.get(target);
+          if (!entry) throw new KernosError('not_found', `unknown endpoint "${target}"; known endpoints: ${known}`, { details: { endpoint: target } });
+          entry.queue.setDraining(action === 'drain-endpoint');
+          return entry.queue.stats().queued;
+        }
+      }
+      return regateAll();
+    },
+    setBudget(scope, id, budget) {
+      if (id.trim() === '') throw new KernosError('invalid_argument', `budget: ${scope}_id: required`);
+      controls.setBudget(scope, id, budget);
+      regateAll();
+      return { spent: controls.spent(scope, id), exceeded: controls.exceeded(scope, id) };
+    },
+    restoreLease(lease) {
+      return queues.get(lease.endpoint)?.queue.restoreLease(lease) ?? false;
     },
     close() {
       const reason = new KernosError('unavailable', 'the scheduler is shutting down; retry the acquire');

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KernosError } from '@kernos/errors';
 import { EndpointQueue, type AdmissionRequest, type Lease } from './endpoint-queue.js';
-import { createFifoPolicy, createPriorityPolicy, type Policy } from './policy.js';
+import { createBatchedFifoPolicy, createFifoPolicy, createPriorityPolicy, type Policy } from './policy.js';
 
 // The queue uses the system clock by default; vitest's fake timers replace Date and setTimeout under it.
 beforeEach(() => {
@@ -199,16 +199,86 @@ describe('EndpointQueue', () => {
     expect(() => makeQueue({ leaseTtlMs: 0 })).toThrow(/leaseTtlMs must be positive/);
   });
 
-  it('falls back to arrival order when a policy returns a bad index', async () => {
-    const queue = makeQueue({ policy: { name: 'broken', pick: () => 42 } });
+  it('asks a batching policy again when its window ends', async () => {
+    const queue = makeQueue({ maxConcurrent: 2, policy: createBatchedFifoPolicy({ batchIntervalMs: 100 }) });
     const t = tracker(queue);
-    void t.acquire('holder');
+    vi.advanceTimersByTime(30); // 1_000_030: the window ends at 1_000_100
     void t.acquire('a');
     void t.acquire('b');
     await flush();
-    queue.release(t.leases.get('holder')!.id);
+    expect(t.granted).toEqual([]);
+    vi.advanceTimersByTime(69);
     await flush();
-    expect(t.granted).toEqual(['holder', 'a']);
+    expect(t.granted).toEqual([]);
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(t.granted).toEqual(['a', 'b']);
+  });
+
+  it('holds grants to tokensPerMinute, and a release with less than the estimate gives the rest back', async () => {
+    let n = 0;
+    const queue = new EndpointQueue({
+      name: 'tpm',
+      maxConcurrent: 10,
+      leaseTtlMs: 600_000,
+      policy: createFifoPolicy(),
+      rateLimits: { tokensPerMinute: 1_000 },
+      newLeaseId: () => `lease-${++n}`,
+    });
+    const t = tracker(queue);
+    void t.acquire('a', { estimatedTokens: 600 });
+    void t.acquire('b', { estimatedTokens: 600 });
+    void t.acquire('c', { estimatedTokens: 100 });
+    await flush();
+    // b does not fit; c would, but it must not overtake b (the policy chose b first).
+    expect(t.granted).toEqual(['a']);
+    expect(queue.stats()).toMatchObject({ active: 1, queued: 2, tokensInWindow: 600 });
+    // a used only 300 of its 600: the window now has 700 free, so b (600) fits, and c (100) too.
+    expect(queue.release(t.leases.get('a')!.id, { inputTokens: 200, outputTokens: 100 })).toBe('released');
+    await flush();
+    expect(t.granted).toEqual(['a', 'b', 'c']);
+    expect(queue.stats().tokensInWindow).toBe(1_000);
+    void t.acquire('d', { estimatedTokens: 50 });
+    await flush();
+    expect(t.granted).toHaveLength(3);
+    // a's booking leaves the window 60 s after its grant.
+    vi.advanceTimersByTime(60_000);
+    await flush();
+    expect(t.granted).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('holds grants to requestsPerMinute', async () => {
+    const queue = new EndpointQueue({ name: 'rpm', maxConcurrent: 10, leaseTtlMs: 600_000, policy: createFifoPolicy(), rateLimits: { requestsPerMinute: 2 } });
+    const t = tracker(queue);
+    for (const label of ['a', 'b', 'c']) void t.acquire(label);
+    await flush();
+    expect(t.granted).toEqual(['a', 'b']);
+    vi.advanceTimersByTime(59_999);
+    await flush();
+    expect(t.granted).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(t.granted).toEqual(['a', 'b', 'c']);
+  });
+
+  it('tells the policy of grants and of actual usage at release', async () => {
+    const seen: string[] = [];
+    const inner = createFifoPolicy();
+    const policy: Policy = {
+      ...inner,
+      get size() {
+        return inner.size;
+      },
+      add: (w, now) => inner.add(w, now),
+      remove: (w) => inner.remove(w),
+      take: (now) => inner.take(now),
+      onGrant: (w) => seen.push(`grant ${w.estimatedTokens}`),
+      onFinish: (served, actual) => seen.push(`finish ${served.ref?.tenant} ${served.estimatedTokens}->${actual}`),
+    };
+    const queue = makeQueue({ policy });
+    const lease = await queue.acquire({ estimatedTokens: 500, ref: { tenant: 'acme' } });
+    queue.release(lease.id, { inputTokens: 100, outputTokens: 20 });
+    expect(seen).toEqual(['grant 500', 'finish acme 500->120']);
   });
 });
 

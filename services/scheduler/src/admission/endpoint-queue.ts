@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { KernosError } from '@kernos/errors';
 import type { HolderRef, Policy, Waiter } from './policy.js';
+import type { Gate } from './controls.js';
+import { RateWindow, type RateLimits } from './rate-window.js';
 
 /** Time and timers, injectable so tests can move time by hand. */
 export interface Clock {
@@ -29,7 +31,7 @@ export interface AdmissionRequest {
   priority?: number;
   /** Input plus maximum output tokens the caller expects to use (default 0). */
   estimatedTokens?: number;
-  /** Unix ms by which the turn should be done; 0 means none (default 0). Ordering by it is a later policy. */
+  /** Unix ms by which the turn should be done; 0 means none (default 0). The edf and composite policies order by it. */
   deadlineMs?: number;
   /**
    * Give up waiting after this many ms: the request leaves the queue and the promise rejects with `timeout`.
@@ -37,6 +39,8 @@ export interface AdmissionRequest {
    */
   maxWaitMs?: number;
   ref?: HolderRef;
+  /** Aborting takes a still-queued request out of the queue; the promise rejects with the abort reason (a KernosError) or `conflict`. */
+  signal?: AbortSignal;
 }
 
 export interface Lease {
@@ -74,6 +78,19 @@ export interface EndpointQueueStats {
   tokensTotal: number;
   expiredTotal: number;
   waitTimeoutsTotal: number;
+  /** Tokens booked in the rolling minute (estimates, corrected at release); 0 when the endpoint has no rate limit. */
+  tokensInWindow: number;
+  /** Queued turns parked by an operator control or a budget (counted in `queued` too). */
+  held: number;
+  /** True while an operator drains the endpoint: no new grants, running turns finish. */
+  draining: boolean;
+  /** Queue wait of the last 1024 grants (ms). */
+  waitP50Ms: number;
+  waitP95Ms: number;
+  /** Share of slot time in use since the queue started (0..1). */
+  utilisation: number;
+  /** Per tenant: grants, reported tokens, turns queued now. */
+  tenants: { tenant: string; grantedTotal: number; tokensTotal: number; queued: number }[];
 }
 
 export interface EndpointQueueOptions {
@@ -85,6 +102,16 @@ export interface EndpointQueueOptions {
   leaseTtlMs: number;
   /** Orders the waiters; one instance per queue. */
   policy: Policy;
+  /** Tokens and requests per rolling minute (default: unlimited). */
+  rateLimits?: RateLimits;
+  /** Operator controls and budgets: whether a waiter may be granted (default: always). */
+  gate?: (ref: HolderRef | undefined) => Gate;
+  /** Told of each reported usage (release or late release), e.g. to charge budgets. */
+  onUsage?: (lease: Lease, tokens: number) => void;
+  /** Told of every grant (before the grantee hears of it), e.g. to persist active leases for a successor. */
+  onLeaseStart?: (lease: Lease) => void;
+  /** Told when a lease stops being active (release or expiry). */
+  onLeaseEnd?: (leaseId: string) => void;
   /** Time source (default: the system clock). */
   clock?: Clock;
   /** Lease id generator (default: crypto.randomUUID). */
@@ -103,6 +130,7 @@ interface QueuedWaiter extends Waiter {
   readonly resolve: (lease: Lease) => void;
   readonly reject: (error: Error) => void;
   waitTimer: unknown;
+  state: 'queued' | 'granted' | 'gone';
 }
 
 interface ActiveLease {
@@ -126,8 +154,26 @@ export class EndpointQueue {
   private readonly rememberExpired: number;
 
   private readonly active = new Map<string, ActiveLease>();
-  /** In arrival order; policies rely on that. */
-  private readonly waiters: QueuedWaiter[] = [];
+  /** Waiters live in the policy; this set is the queue's own record of who is still waiting (for close). */
+  private readonly waiting = new Set<QueuedWaiter>();
+  private readonly rate: RateWindow;
+  /** The policy's choice when the rate window had no room for it: it is granted first once room appears. */
+  private blocked: QueuedWaiter | undefined;
+  private wakeTimer: unknown;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private readonly gate: (ref: HolderRef | undefined) => Gate;
+  private readonly onUsage: ((lease: Lease, tokens: number) => void) | undefined;
+  private readonly onLeaseStart: ((lease: Lease) => void) | undefined;
+  private readonly onLeaseEnd: ((leaseId: string) => void) | undefined;
+  /** Waiters held back by the gate; they are out of the policy until the gate lets them go. */
+  private readonly parked = new Set<QueuedWaiter>();
+  private draining = false;
+  private readonly recentWaits: number[] = [];
+  private recentWaitsNext = 0;
+  private readonly startedAt: number;
+  private busySlotMs = 0;
+  private busySince: number;
+  private readonly perTenant = new Map<string, { grantedTotal: number; tokensTotal: number }>();
   /** Insertion-ordered, so the oldest is evicted first. */
   private readonly recentlyExpired = new Map<string, Lease>();
   private nextSeq = 0;
@@ -152,11 +198,65 @@ export class EndpointQueue {
     this.newLeaseId = options.newLeaseId ?? randomUUID;
     this.onExpire = options.onExpire;
     this.rememberExpired = options.rememberExpired ?? 1024;
+    this.rate = new RateWindow(options.rateLimits ?? {});
+    this.gate = options.gate ?? (() => 'go');
+    this.onUsage = options.onUsage;
+    this.onLeaseStart = options.onLeaseStart;
+    this.onLeaseEnd = options.onLeaseEnd;
+    this.startedAt = this.clock.now();
+    this.busySince = this.startedAt;
+  }
+
+  /**
+   * Takes over a lease granted by a predecessor (leader failover): it counts against maxConcurrent until it is
+   * released or its original expiry passes. Returns false for a lease already past its expiry.
+   */
+  restoreLease(lease: Lease): boolean {
+    const remaining = lease.expiresAt - this.clock.now();
+    if (remaining <= 0 || this.active.has(lease.id)) return false;
+    this.trackBusy();
+    const ttlTimer = this.clock.setTimer(() => this.expire(lease.id), remaining);
+    this.active.set(lease.id, { lease, ttlTimer });
+    return true;
+  }
+
+  /** Stops (or resumes) granting on this endpoint; running leases are not touched. */
+  setDraining(draining: boolean): void {
+    this.draining = draining;
+    if (!draining) this.grantWhileFree();
+  }
+
+  /**
+   * Re-applies the gate to every queued waiter after a control or budget changed: newly held ones are parked,
+   * released ones go back to the policy, failed ones are rejected. Returns how many waiters changed state.
+   */
+  regate(): number {
+    let changed = 0;
+    for (const waiter of [...this.waiting]) {
+      const gate = this.gate(waiter.ref);
+      const isParked = this.parked.has(waiter);
+      if (gate instanceof KernosError) {
+        this.leave(waiter, gate);
+        changed++;
+      } else if (gate === 'hold' && !isParked) {
+        if (this.blocked === waiter) this.blocked = undefined;
+        else this.policy.remove(waiter);
+        this.parked.add(waiter);
+        changed++;
+      } else if (gate === 'go' && isParked) {
+        this.parked.delete(waiter);
+        this.policy.add(waiter, this.clock.now());
+        changed++;
+      }
+    }
+    this.grantWhileFree();
+    return changed;
   }
 
   /** Resolves with a lease at once if a slot is free, otherwise when the policy picks this request. */
   acquire(request: AdmissionRequest = {}): Promise<Lease> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    if (request.signal?.aborted) return Promise.reject(abortError(request.signal));
     return new Promise<Lease>((resolve, reject) => {
       const waiter: QueuedWaiter = {
         seq: this.nextSeq++,
@@ -169,12 +269,25 @@ export class EndpointQueue {
         resolve,
         reject,
         waitTimer: undefined,
+        state: 'queued',
       };
-      // Always queue, then grant: one code path, and a newcomer can never overtake someone already waiting.
-      this.waiters.push(waiter);
-      this.grantWhileFree();
-      if (this.waiters.includes(waiter) && waiter.maxWaitMs > 0) {
+      const gate = this.gate(waiter.ref);
+      if (gate instanceof KernosError) {
+        reject(gate);
+        return;
+      }
+      // Always queue, then grant: one code path, and the policy sees the newcomer next to those already waiting.
+      this.waiting.add(waiter);
+      if (gate === 'hold') this.parked.add(waiter);
+      else this.policy.add(waiter, waiter.enqueuedAt);
+      // Same instant as the enqueue: a request granted on arrival has waited 0 ms even if the clock ticked meanwhile.
+      this.grantWhileFree(waiter.enqueuedAt);
+      if (waiter.state === 'queued' && waiter.maxWaitMs > 0) {
         waiter.waitTimer = this.clock.setTimer(() => this.giveUp(waiter), waiter.maxWaitMs);
+      }
+      if (waiter.state === 'queued' && request.signal) {
+        const signal = request.signal;
+        signal.addEventListener('abort', () => this.leave(waiter, abortError(signal)), { once: true });
       }
     });
   }
@@ -184,14 +297,19 @@ export class EndpointQueue {
     const held = this.active.get(leaseId);
     if (held) {
       this.clock.clearTimer(held.ttlTimer);
+      this.trackBusy();
       this.active.delete(leaseId);
-      this.tokensTotal += usage.inputTokens + usage.outputTokens;
+      this.onLeaseEnd?.(leaseId);
+      this.account(held.lease, usage);
       this.grantWhileFree();
       return 'released';
     }
-    if (this.recentlyExpired.delete(leaseId)) {
+    const expired = this.recentlyExpired.get(leaseId);
+    if (expired) {
       // The turn did run and spend tokens; only the slot was already taken back. Deleting the id makes a second report unknown.
-      this.tokensTotal += usage.inputTokens + usage.outputTokens;
+      this.recentlyExpired.delete(leaseId);
+      this.account(expired, usage);
+      this.grantWhileFree();
       return 'late';
     }
     return 'unknown';
@@ -207,11 +325,17 @@ export class EndpointQueue {
       endpoint: this.name,
       maxConcurrent: this.maxConcurrent,
       active: this.active.size,
-      queued: this.waiters.length,
+      queued: this.waiting.size,
+      held: this.parked.size,
+      draining: this.draining,
+      ...this.waitPercentiles(),
+      utilisation: this.utilisation(),
+      tenants: this.tenantStats(),
       grantedTotal: this.grantedTotal,
       tokensTotal: this.tokensTotal,
       expiredTotal: this.expiredTotal,
       waitTimeoutsTotal: this.waitTimeoutsTotal,
+      tokensInWindow: this.rate.usedTokens(this.clock.now()),
     };
   }
 
@@ -222,24 +346,72 @@ export class EndpointQueue {
   close(reason: KernosError): void {
     if (this.closedWith) return;
     this.closedWith = reason;
-    for (const waiter of this.waiters.splice(0)) {
+    this.clock.clearTimer(this.wakeTimer);
+    this.parked.clear();
+    for (const waiter of this.waiting) {
       this.clock.clearTimer(waiter.waitTimer);
+      this.policy.remove(waiter);
+      waiter.state = 'gone';
       waiter.reject(reason);
     }
+    this.waiting.clear();
+    this.blocked = undefined;
     for (const held of this.active.values()) this.clock.clearTimer(held.ttlTimer);
     this.active.clear();
   }
 
-  private grantWhileFree(): void {
-    while (this.active.size < this.maxConcurrent && this.waiters.length > 0) {
-      const now = this.clock.now();
-      const index = this.policy.pick(this.waiters, now);
-      // A policy bug must not strand the queue or grant twice; fall back to arrival order.
-      const chosen = Number.isInteger(index) && index >= 0 && index < this.waiters.length ? index : 0;
-      const [waiter] = this.waiters.splice(chosen, 1);
-      this.clock.clearTimer(waiter!.waitTimer);
-      waiter!.resolve(this.grant(waiter!, now));
+  /** Counts reported usage and lets the rate window and the policy replace the estimate by it. */
+  private account(lease: Lease, usage: Usage): void {
+    const actual = usage.inputTokens + usage.outputTokens;
+    this.tokensTotal += actual;
+    this.tenantEntry(lease.ref?.tenant ?? '').tokensTotal += actual;
+    this.onUsage?.(lease, actual);
+    this.rate.correct(lease.id, actual);
+    this.policy.onFinish?.({ ref: lease.ref, estimatedTokens: lease.estimatedTokens }, actual, this.clock.now());
+  }
+
+  private grantWhileFree(now = this.clock.now()): void {
+    if (this.closedWith || this.draining) return;
+    while (this.active.size < this.maxConcurrent && this.waiting.size > this.parked.size) {
+      const waiter = this.blocked ?? (this.policy.take(now) as QueuedWaiter | undefined);
+      this.blocked = undefined;
+      if (!waiter) {
+        this.wakeUpAt(this.policy.nextEligibleAt?.(now));
+        return;
+      }
+      // Checked again at grant time: a control or budget may have changed since the waiter queued.
+      const gate = this.gate(waiter.ref);
+      if (gate !== 'go') {
+        if (gate === 'hold') this.parked.add(waiter);
+        else this.leave(waiter, gate);
+        continue;
+      }
+      const fitsAt = this.rate.fitsAt(waiter.estimatedTokens, now);
+      if (fitsAt > now) {
+        // Keep the policy's choice rather than letting smaller requests slip past it: order stays the policy's.
+        this.blocked = waiter;
+        this.wakeUpAt(fitsAt);
+        return;
+      }
+      this.waiting.delete(waiter);
+      waiter.state = 'granted';
+      this.clock.clearTimer(waiter.waitTimer);
+      const lease = this.grant(waiter, now);
+      this.policy.onGrant?.(waiter, now);
+      waiter.resolve(lease);
     }
+  }
+
+  /** Asks to run grantWhileFree again at `at` (batching window end, rate window room); keeps the earliest such time. */
+  private wakeUpAt(at: number | undefined): void {
+    if (at === undefined || !Number.isFinite(at) || at >= this.wakeAt) return;
+    this.clock.clearTimer(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = this.clock.setTimer(() => {
+      this.wakeAt = Number.POSITIVE_INFINITY;
+      this.wakeTimer = undefined;
+      this.grantWhileFree();
+    }, Math.max(0, at - this.clock.now()));
   }
 
   private grant(waiter: QueuedWaiter, now: number): Lease {
@@ -254,7 +426,13 @@ export class EndpointQueue {
       waitedMs: now - waiter.enqueuedAt,
     };
     const ttlTimer = this.clock.setTimer(() => this.expire(lease.id), this.leaseTtlMs);
+    this.trackBusy();
     this.active.set(lease.id, { lease, ttlTimer });
+    this.tenantEntry(lease.ref?.tenant ?? '').grantedTotal++;
+    if (this.recentWaits.length < 1024) this.recentWaits.push(lease.waitedMs);
+    else this.recentWaits[this.recentWaitsNext++ % 1024] = lease.waitedMs;
+    this.rate.book(lease.id, waiter.estimatedTokens, now);
+    this.onLeaseStart?.(lease);
     this.grantedTotal++;
     return lease;
   }
@@ -262,7 +440,9 @@ export class EndpointQueue {
   private expire(leaseId: string): void {
     const held = this.active.get(leaseId);
     if (!held) return;
+    this.trackBusy();
     this.active.delete(leaseId);
+    this.onLeaseEnd?.(leaseId);
     this.expiredTotal++;
     this.recentlyExpired.set(leaseId, held.lease);
     if (this.recentlyExpired.size > this.rememberExpired) {
@@ -277,17 +457,77 @@ export class EndpointQueue {
     }
   }
 
+  /** Adds the slot time used since the last change of the active count; call before every change. */
+  private trackBusy(): void {
+    const now = this.clock.now();
+    this.busySlotMs += this.active.size * (now - this.busySince);
+    this.busySince = now;
+  }
+
+  private utilisation(): number {
+    this.trackBusy();
+    const elapsed = this.clock.now() - this.startedAt;
+    return elapsed <= 0 ? 0 : this.busySlotMs / (elapsed * this.maxConcurrent);
+  }
+
+  private waitPercentiles(): { waitP50Ms: number; waitP95Ms: number } {
+    if (this.recentWaits.length === 0) return { waitP50Ms: 0, waitP95Ms: 0 };
+    const sorted = [...this.recentWaits].sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+    return { waitP50Ms: at(0.5), waitP95Ms: at(0.95) };
+  }
+
+  private tenantEntry(tenant: string): { grantedTotal: number; tokensTotal: number } {
+    let entry = this.perTenant.get(tenant);
+    if (!entry) {
+      entry = { grantedTotal: 0, tokensTotal: 0 };
+      this.perTenant.set(tenant, entry);
+    }
+    return entry;
+  }
+
+  private tenantStats(): EndpointQueueStats['tenants'] {
+    const queued = new Map<string, number>();
+    for (const waiter of this.waiting) {
+      const tenant = waiter.ref?.tenant ?? '';
+      queued.set(tenant, (queued.get(tenant) ?? 0) + 1);
+    }
+    const names = new Set([...this.perTenant.keys(), ...queued.keys()]);
+    return [...names].sort().map((tenant) => ({
+      tenant,
+      grantedTotal: this.perTenant.get(tenant)?.grantedTotal ?? 0,
+      tokensTotal: this.perTenant.get(tenant)?.tokensTotal ?? 0,
+      queued: queued.get(tenant) ?? 0,
+    }));
+  }
+
   private giveUp(waiter: QueuedWaiter): void {
-    const index = this.waiters.indexOf(waiter);
-    if (index < 0) return;
-    this.waiters.splice(index, 1);
+    if (waiter.state !== 'queued') return;
     this.waitTimeoutsTotal++;
-    waiter.reject(
+    this.leave(
+      waiter,
       new KernosError(
         'timeout',
-        `no slot on endpoint "${this.name}" within max_wait_ms ${waiter.maxWaitMs} (${this.active.size}/${this.maxConcurrent} active, ${this.waiters.length} still queued)`,
+        `no slot on endpoint "${this.name}" within max_wait_ms ${waiter.maxWaitMs} (${this.active.size}/${this.maxConcurrent} active, ${this.waiting.size - 1} still queued)`,
         { details: { endpoint: this.name } },
       ),
     );
   }
+
+  /** Takes a queued waiter out (timeout, abort) and rejects it. */
+  private leave(waiter: QueuedWaiter, error: Error): void {
+    if (waiter.state !== 'queued') return;
+    if (this.blocked === waiter) this.blocked = undefined;
+    else if (!this.parked.delete(waiter)) this.policy.remove(waiter);
+    this.waiting.delete(waiter);
+    this.clock.clearTimer(waiter.waitTimer);
+    waiter.state = 'gone';
+    waiter.reject(error);
+    // The one who left may have been the policy's blocked choice; the next one may fit.
+    this.grantWhileFree();
+  }
+}
+
+function abortError(signal: AbortSignal): KernosError {
+  return signal.reason instanceof KernosError ? signal.reason : new KernosError('conflict', 'the request was withdrawn before it was granted');
 }

@@ -4,6 +4,7 @@ import { create, scheduler } from '@kernos/wire';
 import { createAdmission } from '../admission/admission.js';
 import { acquire } from './acquire.js';
 import { release } from './release.js';
+import { budget, control } from './control.js';
 import { stats } from './stats.js';
 
 // No SDK is registered in unit tests, so this is a non-recording span: handlers can set attributes on it freely.
@@ -73,6 +74,27 @@ describe('release handler', () => {
   });
 });
 
+describe('control and budget handlers', () => {
+  it('name the bad fields', () => {
+    expect(() => control(admission(), create(scheduler.ControlRequestSchema, {}))).toThrow(
+      /kernos.scheduler.control: action: expected one of pause-run, .*, got 0; target: required/,
+    );
+    expect(() => budget(admission(), create(scheduler.BudgetRequestSchema, { runId: 'r', jobId: 'j', maxTokens: -1n }))).toThrow(
+      'kernos.scheduler.budget: run_id, job_id: set exactly one; max_tokens: must not be negative, got -1',
+    );
+  });
+
+  it('pause a run through the wire enum and report a budget', async () => {
+    const a = admission();
+    await acquire(a, acquireRequest(), span);
+    void acquire(a, acquireRequest({ ref: { runId: 'r' } }), span).catch(() => undefined);
+    expect(control(a, create(scheduler.ControlRequestSchema, { action: scheduler.ControlAction.PAUSE_RUN, target: 'r' }))).toEqual({ affected: 1 });
+    expect(stats(a).endpoints![0]).toMatchObject({ held: 1, queued: 1 });
+    expect(budget(a, create(scheduler.BudgetRequestSchema, { runId: 'r', maxTokens: 10n, onExceed: scheduler.BudgetAction.STOP }))).toEqual({ spentTokens: 0n, exceeded: false });
+    a.close();
+  });
+});
+
 describe('stats handler', () => {
   it('reports every endpoint with its limits and counters', async () => {
     const a = admission();
@@ -80,7 +102,23 @@ describe('stats handler', () => {
     void acquire(a, acquireRequest(), span).catch(() => undefined);
     expect(stats(a)).toEqual({
       endpoints: [
-        { endpoint: 'default', maxConcurrent: 1, active: 1, queued: 1, grantedTotal: 1n, tokensTotal: 0n, expiredTotal: 0n, waitTimeoutsTotal: 0n },
+        {
+          endpoint: 'default',
+          maxConcurrent: 1,
+          active: 1,
+          queued: 1,
+          grantedTotal: 1n,
+          tokensTotal: 0n,
+          expiredTotal: 0n,
+          waitTimeoutsTotal: 0n,
+          held: 0,
+          draining: false,
+          waitP50Ms: 0n,
+          waitP95Ms: 0n,
+          utilisation: expect.any(Number),
+          policy: 'priority',
+          tenants: [{ tenant: '', grantedTotal: 1n, tokensTotal: 0n, queued: 1 }],
+        },
       ],
     });
     a.close();
