@@ -9,6 +9,9 @@ export interface CatalogTool {
   toolName: string;
   description: string;
   inputSchema: Tool['inputSchema'];
+  /** The tool's declared structured-output schema, passed on to MCP clients of the kernel's endpoint. */
+  outputSchema?: Tool['outputSchema'];
+  title?: string;
   annotations: ToolAnnotations | undefined;
 }
 
@@ -54,6 +57,8 @@ export function buildCatalog(servers: readonly ServerTools[]): Catalog {
         toolName: tool.name,
         description: tool.description ?? '',
         inputSchema: tool.inputSchema,
+        ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+        ...(tool.title ? { title: tool.title } : {}),
         annotations: tool.annotations,
       };
       if (clash) clashes.set(tool.name, offering.map((s) => qualifiedName(s, tool.name)));

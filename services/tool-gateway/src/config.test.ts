@@ -38,8 +38,8 @@ describe('loadToolGatewayConfig', () => {
       { name: 'search', transport: 'http', url: 'http://127.0.0.1:3001/mcp' },
     ], { KERNOS_TOOL_TIMEOUT_MS: '5000' });
     expect(config.KERNOS_TOOL_SERVERS).toEqual([
-      { name: 'fs', transport: 'stdio', command: 'npx', args: [], env: { ROOT: '/tmp' } },
-      { name: 'search', transport: 'http', url: 'http://127.0.0.1:3001/mcp' },
+      { name: 'fs', transport: 'stdio', command: 'npx', args: [], env: { ROOT: '/tmp' }, trusted: false, protocol: 'legacy' },
+      { name: 'search', transport: 'http', url: 'http://127.0.0.1:3001/mcp', trusted: false, protocol: 'legacy' },
     ]);
     expect(config.KERNOS_TOOL_TIMEOUT_MS).toBe(5000);
   });
@@ -63,5 +63,30 @@ describe('loadToolGatewayConfig', () => {
       { name: 'fs', transport: 'http', url: 'http://h/mcp' },
     ]);
     expect(duplicate).toMatch(/KERNOS_TOOL_SERVERS\.1\.name: duplicate server name "fs"/);
+  });
+
+  it('parses policy, capabilities and the MCP endpoint with defaults, naming bad fields', () => {
+    const servers = [{ name: 'fs', transport: 'stdio', command: 'x', trusted: true }];
+    const config = load(servers, {
+      KERNOS_TOOL_POLICY: JSON.stringify({ rateLimits: { perTool: { echo: { ratePerSecond: 2 } }, perAgent: { ratePerSecond: 10, burst: 20 } } }),
+      KERNOS_TOOL_CAPABILITIES: JSON.stringify({ search: ['cheap_search', 'web.search'] }),
+      KERNOS_TOOL_MCP_ENDPOINT: JSON.stringify({ port: 0, tokens: [{ token: 'a-long-enough-token', jobId: 'job-1', governance: { riskLevel: 'limited' } }] }),
+    });
+    expect(config.KERNOS_TOOL_SERVERS[0]?.trusted).toBe(true);
+    expect(config.KERNOS_TOOL_POLICY).toEqual({
+      breaker: { consecutiveFailures: 5, halfOpenAfterMs: 10_000 },
+      retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 1_000 },
+      rateLimits: { perTool: { echo: { ratePerSecond: 2 } }, perAgent: { ratePerSecond: 10, burst: 20 } },
+    });
+    expect(config.KERNOS_TOOL_CAPABILITIES).toEqual({ search: ['cheap_search', 'web.search'] });
+    expect(config.KERNOS_TOOL_MCP_ENDPOINT).toMatchObject({ host: '127.0.0.1', port: 0, path: '/mcp' });
+    expect(config.KERNOS_TOOL_MCP_ENDPOINT?.tokens[0]).toMatchObject({ grantedTools: [], governance: { humanOversight: 'none', dataCategories: [] } });
+    expect(load(servers).KERNOS_TOOL_POLICY.retry.maxAttempts).toBe(3);
+
+    expect(failure(servers, { KERNOS_TOOL_POLICY: '{"retry":{"maxAttempts":0}}' })).toMatch(/KERNOS_TOOL_POLICY\.retry\.maxAttempts/);
+    expect(failure(servers, { KERNOS_TOOL_CAPABILITIES: '{"search":[]}' })).toMatch(/KERNOS_TOOL_CAPABILITIES\.search: list at least one tool/);
+    expect(failure(servers, { KERNOS_TOOL_MCP_ENDPOINT: '{"tokens":[{"token":"short","jobId":"j","governance":{"riskLevel":"limited"}}]}' })).toMatch(
+      /KERNOS_TOOL_MCP_ENDPOINT\.tokens\.0\.token: use at least 16 characters/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, context, propagation, type Attributes, type Tracer } from '@opentelemetry/api';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { KernosError, toKernosError } from '@kernos/errors';
 import type { Logger } from '@kernos/service-kit';
 import { createArgumentValidator } from './arguments.js';
@@ -14,6 +14,8 @@ export interface ToolGatewayOptions {
   logger: Logger;
   /** Bound on one tool call, and on connecting to a server and listing its tools (default 30000 ms). */
   timeoutMs?: number;
+  /** Bound on connecting to a server and listing its tools (default: timeoutMs). */
+  connectTimeoutMs?: number;
   /**
    * Least time between two attempts to connect a server that is down when a lookup misses or the catalog is
    * listed (default 5000 ms), so a dead server is not respawned on every request for an unknown tool.
@@ -25,6 +27,18 @@ export interface ToolCall {
   /** A catalog name, or `server.tool`. */
   tool: string;
   arguments: Record<string, unknown>;
+}
+
+export interface ResolvedCallOptions {
+  /** Bound on this call (default: the gateway's timeoutMs). */
+  timeoutMs?: number;
+  /**
+   * Aborting it cancels the call on the server (notifications/cancelled); the call then fails with
+   * KernosError('timeout') whose details carry `aborted: true` and the signal's reason.
+   */
+  signal?: AbortSignal;
+  /** Receives the server's progress notifications for this call. */
+  onProgress?: (progress: Progress) => void;
 }
 
 export interface ToolCallResult {
@@ -49,6 +63,16 @@ export interface ToolGateway {
   list(): Promise<readonly CatalogTool[]>;
   /** Throws KernosError: not_found, invalid_argument, timeout, unavailable, tool_error. */
   call(call: ToolCall): Promise<ToolCallResult>;
+  /** Finds a tool by catalog name or `server.tool`, reconnecting down servers (paced) on a miss. Throws not_found. */
+  resolve(name: string): Promise<CatalogTool>;
+  /** Checks arguments against the tool's input schema. Throws invalid_argument. */
+  validate(tool: CatalogTool, args: Record<string, unknown>): void;
+  /** Calls an already resolved and validated tool: one attempt, no retry. */
+  callResolved(tool: CatalogTool, args: Record<string, unknown>, options?: ResolvedCallOptions): Promise<ToolCallResult>;
+  /** The configured server a tool lives on. */
+  server(name: string): ToolServerSpec | undefined;
+  /** Each server's connection state and negotiated protocol (version and era: modern = 2026-07-28 or later). */
+  status(): Record<string, { state: string; protocolVersion?: string | undefined; era?: 'modern' | 'legacy' }>;
   /** Closes every MCP client; stdio servers are asked to exit, then killed. */
   close(): Promise<void>;
 }
@@ -67,7 +91,7 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
   };
 
   const connections = new Map<string, McpConnection>(
-    options.servers.map((spec) => [spec.name, createMcpConnection({ spec, timeoutMs, logger, onTools })]),
+    options.servers.map((spec) => [spec.name, createMcpConnection({ spec, timeoutMs: options.connectTimeoutMs ?? timeoutMs, logger, onTools })]),
   );
 
   const validator = createArgumentValidator({
@@ -115,7 +139,8 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
     return attributes;
   };
 
-  const callOnServer = async (tool: CatalogTool, args: Record<string, unknown>): Promise<ToolCallResult> => {
+  const callOnServer = async (tool: CatalogTool, args: Record<string, unknown>, options: ResolvedCallOptions = {}): Promise<ToolCallResult> => {
+    const callTimeoutMs = options.timeoutMs ?? timeoutMs;
     const connection = connections.get(tool.server);
     if (!connection) throw new KernosError('internal', `catalog names server "${tool.server}" that is not configured`);
     // A CLIENT span per the MCP semantic conventions, named "{mcp.method.name} {target}".
@@ -129,10 +154,26 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
         const started = performance.now();
         let result: CallToolResult;
         try {
-          result = await connection.callTool(tool.toolName, args, { timeoutMs, meta });
+          result = await connection.callTool(tool.toolName, args, {
+            timeoutMs: callTimeoutMs,
+            meta,
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          });
         } catch (error) {
+          if (options.signal?.aborted) {
+            // Cancelled from outside (the caller's deadline or an explicit cancel): the connection is fine, and the
+            // SDK has already told the server with notifications/cancelled.
+            const reason: unknown = options.signal.reason;
+            const why = reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'cancelled';
+            throw new KernosError('timeout', `tool "${tool.name}" on MCP server "${tool.server}": ${why}`, {
+              retryable: safeToRetry(tool.annotations),
+              details: { server: tool.server, tool: tool.name, aborted: true, reason },
+              cause: error,
+            });
+          }
           if (breaksConnection(error)) connection.reset((error as Error).message);
-          throw callFailure(error, { server: tool.server, tool: tool.name, timeoutMs, safeToRetry: safeToRetry(tool.annotations) });
+          throw callFailure(error, { server: tool.server, tool: tool.name, timeoutMs: callTimeoutMs, safeToRetry: safeToRetry(tool.annotations) });
         }
         const latencyMs = Math.round(performance.now() - started);
         const text = result.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
@@ -169,6 +210,17 @@ export function createToolGateway(options: ToolGatewayOptions): ToolGateway {
       validator.check(tool, args);
       return callOnServer(tool, args);
     },
+    resolve,
+    validate: (tool, args) => validator.check(tool, args),
+    callResolved: callOnServer,
+    server: (name) => connections.get(name)?.spec,
+    status: () =>
+      Object.fromEntries(
+        [...connections.values()].map((c) => {
+          const protocol = c.protocol();
+          return [c.name, { state: c.state(), ...(protocol ? { protocolVersion: protocol.version, era: protocol.era } : {}) }];
+        }),
+      ),
     async close() {
       await Promise.allSettled([...connections.values()].map((c) => c.close()));
     },

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { SpanKind, trace } from '@opentelemetry/api';
@@ -8,7 +9,7 @@ import { KernosError } from '@kernos/errors';
 import { connectNats, createKernelClient, createLogger, type KernelClient, type NatsConnection } from '@kernos/service-kit';
 import { setupTelemetry, type Telemetry } from '@kernos/telemetry';
 import { contracts } from '@kernos/wire';
-import { createToolGateway, createToolGatewayService, defaultToolServers, loadToolGatewayConfig, type ToolGateway } from '../src/index.js';
+import { allowEverything, createMemoryAuditSink, createToolFabric, createToolGateway, createToolGatewayService, defaultToolServers, loadToolGatewayConfig, type ToolGateway } from '../src/index.js';
 
 // Real servers only: nats-server (from the global setup) and the pinned @modelcontextprotocol/server-everything.
 const natsUrl = process.env.KERNOS_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -69,11 +70,22 @@ describe('tool-gateway over NATS with server-everything over stdio', () => {
     // The default configuration, as main.ts builds it, with a short timeout so the timeout test is quick.
     const config = loadToolGatewayConfig({ KERNOS_NATS_URL: natsUrl, KERNOS_TOOL_TIMEOUT_MS: '2000' }, { nodeExecutable: process.execPath });
     nc = await connectNats({ url: config.KERNOS_NATS_URL, name: 'tool-gateway-int-test' });
-    gateway = createToolGateway({ servers: config.KERNOS_TOOL_SERVERS, timeoutMs: config.KERNOS_TOOL_TIMEOUT_MS, tracer: telemetry.tracer, logger });
+    const fabric = createToolFabric({
+      servers: config.KERNOS_TOOL_SERVERS,
+      timeoutMs: config.KERNOS_TOOL_TIMEOUT_MS,
+      policy: config.KERNOS_TOOL_POLICY,
+      tracer: telemetry.tracer,
+      logger,
+      access: allowEverything,
+      audit: createMemoryAuditSink(),
+    });
+    gateway = fabric.gateway;
     await gateway.connect();
-    service = createToolGatewayService({ nc, tracer: telemetry.tracer, logger, gateway });
+    // A private subject prefix: other gateways on the shared NATS (other suites, a running kernel) must not answer.
+    const subjectPrefix = `test${randomUUID().slice(0, 8)}.`;
+    service = createToolGatewayService({ nc, tracer: telemetry.tracer, logger, router: fabric.router, subjectPrefix });
     await service.start();
-    client = createKernelClient(nc, trace.getTracer('test'));
+    client = createKernelClient(nc, trace.getTracer('test'), { subjectPrefix });
   });
 
   afterAll(async () => {
@@ -107,9 +119,9 @@ describe('tool-gateway over NATS with server-everything over stdio', () => {
     expect(reply.text).toContain('5');
   });
 
-  it('answers an unknown tool with not_found, naming it and offering known ones', async () => {
+  it('answers an unknown tool with invalid_arguments (the normalised not_found), naming it and offering known ones', async () => {
     const error = await rejectionOf(client.call(contracts.toolGateway.call, { tool: 'ehco', argumentsJson: '{"message":"hi"}' }));
-    expect(error.code).toBe('not_found');
+    expect(error.code).toBe('invalid_argument');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('"ehco"');
     expect(error.message).toMatch(/known tools include: echo/);

@@ -1,17 +1,23 @@
 import type { MessageInitShape, toolGateway } from '@kernos/wire';
-import type { ToolGateway } from '../gateway.js';
+import type { ToolRouter } from '../router.js';
+import { principalOf } from './call.js';
 
 type ListReplyInit = MessageInitShape<typeof toolGateway.ListReplySchema>;
 
-/** kernos.tool-gateway.list: the catalog, with each tool's input schema so a caller can build a model's tool list. */
-export async function handleList(gateway: ToolGateway): Promise<ListReplyInit> {
-  const tools = await gateway.list();
+/**
+ * kernos.tool-gateway.list: the catalog with each tool's input schema, so a caller can build a model's tool list.
+ * With governance on the request it holds only the tools services/access allows this job to call.
+ */
+export async function handleList(router: ToolRouter, request: toolGateway.ListRequest): Promise<ListReplyInit> {
+  const catalog = await router.list(principalOf({ ref: request.ref, governance: request.governance, grantedTools: request.grantedTools }));
   return {
-    tools: tools.map((tool) => ({
+    tools: catalog.tools.map((tool) => ({
       name: tool.name,
       server: tool.server,
       description: tool.description,
       inputSchemaJson: JSON.stringify(tool.inputSchema),
+      annotationsJson: tool.annotations ? JSON.stringify(tool.annotations) : '',
     })),
+    capabilities: catalog.capabilities,
   };
 }

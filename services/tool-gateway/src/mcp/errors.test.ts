@@ -59,3 +59,15 @@ describe('connectFailure', () => {
     expect(connectFailure('fs', new Error('spawn npx ENOENT'))).toMatchObject({ code: 'unavailable', retryable: true, message: 'MCP server "fs" cannot be reached: spawn npx ENOENT' });
   });
 });
+
+describe('a refused connection', () => {
+  it('is marked not sent, so it may be retried whatever the tool', () => {
+    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+    const error = callFailure(refused, { server: 'web', tool: 'write', timeoutMs: 1000, safeToRetry: false });
+    expect(error).toMatchObject({ code: 'unavailable', retryable: true });
+    expect(error.details?.notSent).toBe(true);
+    const reset = callFailure(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), { server: 'web', tool: 'write', timeoutMs: 1000, safeToRetry: false });
+    expect(reset.retryable).toBe(false);
+    expect(reset.details?.notSent).toBeUndefined();
+  });
+});

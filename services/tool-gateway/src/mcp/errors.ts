@@ -49,9 +49,26 @@ export function callFailure(error: unknown, ctx: CallFailureContext): KernosErro
     }
   }
   // Anything else came from the transport (a dead pipe, a refused or reset HTTP connection): the server could not
-  // be talked to, but the request may have reached it.
+  // be talked to, but the request may have reached it, unless the connection was refused outright.
   const message = error instanceof Error ? error.message : String(error);
+  if (connectionRefused(error)) {
+    return new KernosError('unavailable', `${where} cannot be reached (connection refused; the call was not sent)`, {
+      retryable: true,
+      details: { ...details, notSent: true },
+      cause: error,
+    });
+  }
   return new KernosError('unavailable', `${where} cannot be reached: ${message}`, { retryable: ctx.safeToRetry, details, cause: error });
+}
+
+/** A refused TCP connection means no byte of the request reached the server, so the call provably did not run. */
+export function connectionRefused(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current !== null && typeof current === 'object'; depth++) {
+    if ((current as { code?: unknown }).code === 'ECONNREFUSED') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** Whether the failure means the connection is broken and must be rebuilt before the next call. */
@@ -65,5 +82,6 @@ export function breaksConnection(error: unknown): boolean {
 export function connectFailure(server: string, error: unknown): KernosError {
   if (error instanceof KernosError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new KernosError('unavailable', `MCP server "${server}" cannot be reached: ${message}`, { retryable: true, details: { server }, cause: error });
+  // notSent marks the one failure that provably did not run the tool, so the router may always retry it.
+  return new KernosError('unavailable', `MCP server "${server}" cannot be reached: ${message}`, { retryable: true, details: { server, notSent: true }, cause: error });
 }
