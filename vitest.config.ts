@@ -8,6 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // ESLint and the workflow bundle load slowly on a busy 2-core machine; 5 s is not enough there.
+          testTimeout: 30_000,
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'workflows/src/**/*.test.ts'],
           environment: 'node',
         },

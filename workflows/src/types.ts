@@ -42,6 +42,13 @@ export interface AgentInput {
   maxTurns?: number;
   /** Output tokens per turn (default 256). */
   maxOutputTokens?: number;
+  /** How a needs_approval decision waits (default: services/access's timeout, no escalation: the deadline denies). */
+  approval?: {
+    /** How long the approver has, in ms. */
+    timeoutMs?: number;
+    /** Who may decide once the first deadline passed. */
+    escalateTo?: string;
+  };
 }
 
 export interface ChatMessage {
@@ -92,6 +99,8 @@ export interface AccessCheckInput {
   action: 'tool.call' | 'data.read' | 'data.write' | 'model.use';
   resource: string;
   grantedTools: string[];
+  /** For tool.call: size of the arguments, so policies can bound it (default 0 = unknown). */
+  payloadBytes?: number;
 }
 
 export interface AccessCheckResult {
@@ -121,6 +130,8 @@ export interface RememberInput {
   object: string;
   text: string;
   dataCategory: string;
+  /** The job's governance; services/graph checks data.write on the category with it (without it the write is denied). */
+  governance?: GovernanceInput;
 }
 
 export interface RememberResult {
@@ -143,4 +154,27 @@ export interface ProgressEvent {
   at: number;
   service: 'scheduler' | 'tool-gateway' | 'access' | 'graph' | 'agent';
   message: string;
+}
+
+/** kernos.access.request-approval, as an activity's input. */
+export interface ApprovalRequestInput {
+  run: RunIdentity;
+  governance: GovernanceInput;
+  action: 'tool.call' | 'data.read' | 'data.write' | 'model.use';
+  resource: string;
+  grantedTools: string[];
+  /** 0 = the service's default. */
+  timeoutMs: number;
+  escalateTo: string;
+}
+
+/** An approval as a workflow sees it (plain data; services/access keeps the full record and its lineage). */
+export interface ApprovalView {
+  id: string;
+  status: 'pending' | 'approved' | 'denied' | 'expired';
+  approver: string;
+  escalated: boolean;
+  deadlineUnixMs: number;
+  decidedBy: string;
+  comment: string;
 }

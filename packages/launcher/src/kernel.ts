@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, type ManagedProcess } from './process.js';
 
-export const kernelProcessNames = ['emulator', 'access', 'graph', 'tool-gateway', 'scheduler', 'worker'] as const;
+export const kernelProcessNames = ['emulator', 'access', 'graph', 'tool-gateway', 'scheduler', 'model-gateway', 'worker'] as const;
 export type KernelProcessName = (typeof kernelProcessNames)[number];
 
 const entries: Record<KernelProcessName, string> = {
@@ -12,6 +12,7 @@ const entries: Record<KernelProcessName, string> = {
   graph: 'services/graph/src/main.ts',
   'tool-gateway': 'services/tool-gateway/src/main.ts',
   scheduler: 'services/scheduler/src/main.ts',
+  'model-gateway': 'services/model-gateway/src/main.ts',
   worker: 'workflows/src/main.ts',
 };
 
@@ -24,11 +25,17 @@ export interface KernelOptions {
   only?: readonly KernelProcessName[];
   /** Port for the model emulator (default: a free port). */
   emulatorPort?: number;
+  /** Extra environment for single processes, over `env`, e.g. each its own KERNOS_HEALTH_PORT (default none). */
+  processEnv?: Partial<Record<KernelProcessName, Record<string, string | undefined>>>;
+  /** How long each process may take to print its ready line (default 60000 ms); a busy machine needs more. */
+  readyTimeoutMs?: number;
 }
 
 export interface Kernel {
   /** The OpenAI-compatible base URL of the emulator, e.g. http://127.0.0.1:8400/v1. */
   readonly openaiBaseUrl: string;
+  /** The kernel's OpenAI-compatible endpoint (services/model-gateway), e.g. http://127.0.0.1:8480/v1. */
+  readonly modelGatewayUrl: string;
   /** The environment the processes were started with. */
   readonly env: Record<string, string | undefined>;
   process(name: KernelProcessName): ManagedProcess | undefined;
@@ -48,9 +55,12 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
   const logDir = options.logDir ?? join(repoRoot, '.kernos', 'logs');
   const emulatorPort = options.emulatorPort ?? (await freePort());
   const openaiBaseUrl = `http://127.0.0.1:${emulatorPort}/v1`;
+  // The kernel's own OpenAI-compatible endpoint gets a free port too, so kernels side by side do not collide.
+  const modelGatewayPort = await freePort();
   const env: Record<string, string | undefined> = {
     KERNOS_EMULATOR_PORT: String(emulatorPort),
     KERNOS_OPENAI_BASE_URL: openaiBaseUrl,
+    KERNOS_MODEL_GATEWAY_PORT: String(modelGatewayPort),
     ...options.env,
   };
   const wanted = kernelProcessNames.filter((name) => !options.only || options.only.includes(name));
@@ -62,9 +72,10 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
       command: process.execPath,
       args: ['--import', 'tsx', join(repoRoot, entries[name])],
       cwd: repoRoot,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, ...options.processEnv?.[name] },
       logFile: join(logDir, `${name}.log`),
       readyWhen: /\bready\b/i,
+      readyTimeoutMs: options.readyTimeoutMs,
     });
     running.set(name, managed);
     return managed;
@@ -87,6 +98,7 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
 
   return {
     openaiBaseUrl,
+    modelGatewayUrl: `http://127.0.0.1:${env.KERNOS_MODEL_GATEWAY_PORT ?? modelGatewayPort}/v1`,
     env,
     process: (name) => running.get(name),
     start,

@@ -1,13 +1,18 @@
+import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/client';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { KernosError, toKernosError } from '@kernos/errors';
-import type { KernelClient } from '@kernos/service-kit';
-import { access, contracts } from '@kernos/wire';
+import { kernelMetrics, type KernelClient, type KernelMetrics } from '@kernos/service-kit';
+import { access, audit, contracts, scheduler } from '@kernos/wire';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { createContextActivities } from './context.js';
 import type {
   AccessCheckInput,
   AccessCheckResult,
+  ApprovalRequestInput,
+  ApprovalView,
   ChatMessage,
   LlmTurnInput,
   LlmTurnResult,
@@ -21,12 +26,18 @@ import type {
 
 export interface ActivityDeps {
   kernel: KernelClient;
+  /** NATS connection for the context object store (context.ts); without it the store/load activities fail as unavailable. */
+  nc?: NatsConnection;
   /** API key sent to model endpoints (the emulator accepts any unless configured otherwise). */
   openaiApiKey: string;
   /** How long an LLM turn may wait in the scheduler's queue for a lease (default 300000 ms). */
   leaseWaitMs?: number;
   /** How often a running LLM turn heartbeats, so a dead worker's turn is retried quickly (default 1000 ms). */
   heartbeatEveryMs?: number;
+  /** Tracer for the LLM call, queue-wait and policy-decision spans (default: the global tracer "kernos.workflows"). */
+  tracer?: Tracer;
+  /** Instruments for tokens, queue wait, tool latency and decisions (default: kernelMetrics() on the global meter). */
+  metrics?: KernelMetrics;
 }
 
 /**
@@ -46,9 +57,20 @@ export function createActivities(deps: ActivityDeps) {
     return client;
   };
 
+  const tracer = deps.tracer ?? trace.getTracer('kernos.workflows');
+  const meters = deps.metrics ?? kernelMetrics();
   const leaseWaitMs = deps.leaseWaitMs ?? 300_000;
-  const runTurn = async (ctx: Context, input: LlmTurnInput): Promise<LlmTurnResult> => {
-    const lease = await deps.kernel.call(
+  const runTurn = async (ctx: Context, input: LlmTurnInput & { lease?: GrantedLease }): Promise<LlmTurnResult> => {
+    const granted = input.lease;
+    if (granted && ctx.info.attempt > 1) {
+      // A retry (the first attempt's worker died, or the model failed): the lease the workflow waited for may still
+      // be held by the dead attempt; give it back and queue again like any turn, so no slot is held twice.
+      await deps.kernel.call(contracts.scheduler.release, { leaseId: granted.leaseId, inputTokens: 0, outputTokens: 0 }).catch(() => undefined);
+    }
+    // A kernel span for the time the turn sat in the scheduler's queue: the cooperative-preemption point.
+    const lease = granted && ctx.info.attempt === 1 ? recordQueueWait(tracer, meters, input, fromGranted(granted)) : await inSpan(tracer, `queue wait ${input.endpoint}`, SpanKind.INTERNAL, async (span) => {
+      span.setAttributes({ 'kernos.scheduler.endpoint': input.endpoint, 'kernos.scheduler.priority': input.priority, 'kernos.run.id': input.run.runId });
+      const granted = await deps.kernel.call(
       contracts.scheduler.acquire,
       {
         ref: input.run,
@@ -60,10 +82,14 @@ export function createActivities(deps: ActivityDeps) {
         maxWaitMs: BigInt(leaseWaitMs - 2_000),
       },
       { timeoutMs: leaseWaitMs },
-    );
+      );
+      span.setAttributes({ 'kernos.scheduler.wait_ms': Number(granted.waitedMs), 'kernos.scheduler.lease_id': granted.leaseId });
+      meters.queueWait.record(Number(granted.waitedMs), { 'kernos.scheduler.endpoint': granted.endpoint });
+      return granted;
+    });
     let usage = { input: 0, output: 0 };
     try {
-      const completion = await openaiFor(lease.baseUrl).chat.completions.create(
+      const completion = await chatSpan(tracer, meters, lease, input, () => openaiFor(lease.baseUrl).chat.completions.create(
         {
           model: lease.model,
           messages: input.messages.map(toOpenAiMessage),
@@ -72,7 +98,7 @@ export function createActivities(deps: ActivityDeps) {
           user: input.run.agentId,
         },
         { signal: ctx.cancellationSignal },
-      );
+      ));
       const choice = completion.choices[0];
       if (!choice) throw new KernosError('unavailable', `model ${lease.model} on ${lease.endpoint} returned no choices`);
       usage = { input: completion.usage?.prompt_tokens ?? 0, output: completion.usage?.completion_tokens ?? 0 };
@@ -100,17 +126,56 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
-    async llmTurn(input: LlmTurnInput): Promise<LlmTurnResult> {
+    /**
+     * One LLM turn. With `lease` (granted through requestLease while the workflow was suspended) the first attempt
+     * uses it at once; without it, or on a retry, the activity waits for a lease itself (holding its worker slot).
+     */
+    async llmTurn(input: LlmTurnInput & { lease?: GrantedLease }): Promise<LlmTurnResult> {
       return asActivity(async () => {
         const ctx = Context.current();
         // Heartbeat from the start: waiting for a lease is part of the turn and must not look like a dead worker.
         const beat = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 1_000);
         try {
-          return await runTurn(ctx, input);
+          const result = await runTurn(ctx, input);
+          await auditTurn(deps.kernel, input, result);
+          return result;
         } finally {
           clearInterval(beat);
         }
       });
+    },
+
+    /**
+     * Queues an LLM turn with the scheduler and returns at once: granted (a slot was free) or queued, in which case
+     * the scheduler signals the workflow when it grants. Same ticket id, same ticket: safe to retry.
+     */
+    async requestLease(input: RequestLeaseInput): Promise<LeaseTicket> {
+      return asActivity(async () => {
+        const reply = await deps.kernel.call(contracts.scheduler.enqueue, {
+          ticketId: input.ticketId,
+          workflowId: input.workflowId,
+          turn: {
+            ref: input.run,
+            endpoint: input.endpoint,
+            priority: input.priority,
+            estimatedInputTokens: input.estimatedInputTokens,
+            maxOutputTokens: input.maxOutputTokens,
+            deadlineMs: BigInt(input.deadlineMs ?? 0),
+            maxWaitMs: BigInt(input.maxWaitMs ?? 0),
+          },
+        });
+        return toLeaseTicket(reply.ticket, input.ticketId);
+      });
+    },
+
+    /** Where a ticket stands: the workflow's fallback when a grant signal is late or was lost. */
+    async leaseStatus(ticketId: string): Promise<LeaseTicket> {
+      return asActivity(async () => toLeaseTicket((await deps.kernel.call(contracts.scheduler.ticket, { ticketId })).ticket, ticketId));
+    },
+
+    /** The workflow no longer wants the turn: leaves the queue, or gives a granted lease back. */
+    async withdrawLease(ticketId: string): Promise<boolean> {
+      return asActivity(async () => (await deps.kernel.call(contracts.scheduler.withdraw, { ticketId })).withdrawn);
     },
 
     async listTools(run: RunIdentity, granted: string[]): Promise<ToolSpec[]> {
@@ -123,16 +188,45 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async checkAccess(input: AccessCheckInput): Promise<AccessCheckResult> {
-      return asActivity(async () => {
+      return asActivity(() => inSpan(tracer, `policy decision ${input.action}`, SpanKind.INTERNAL, async (span) => {
         const reply = await deps.kernel.call(contracts.access.check, {
           ref: input.run,
           governance: input.governance,
           action: input.action,
           resource: input.resource,
           grantedTools: input.grantedTools,
+          payloadBytes: BigInt(input.payloadBytes ?? 0),
         });
-        return { decision: decisionName(reply.decision), reason: reply.reason, rule: reply.rule };
+        const decision = decisionName(reply.decision);
+        span.setAttributes({
+          'kernos.access.action': input.action,
+          'kernos.access.resource': input.resource,
+          'kernos.access.decision': decision,
+          'kernos.access.rule': reply.rule,
+          'kernos.run.id': input.run.runId,
+        });
+        meters.accessDecisions.add(1, { 'kernos.access.action': input.action, 'kernos.access.decision': decision });
+        return { decision, reason: reply.reason, rule: reply.rule };
+      }));
+    },
+
+    async requestApproval(input: ApprovalRequestInput): Promise<ApprovalView> {
+      return asActivity(async () => {
+        const reply = await deps.kernel.call(contracts.access.requestApproval, {
+          ref: input.run,
+          governance: input.governance,
+          action: input.action,
+          resource: input.resource,
+          grantedTools: input.grantedTools,
+          timeoutMs: input.timeoutMs,
+          escalateTo: input.escalateTo,
+        });
+        return approvalView(reply.approval);
       });
+    },
+
+    async expireApproval(approvalId: string): Promise<ApprovalView> {
+      return asActivity(async () => approvalView((await deps.kernel.call(contracts.access.expire, { approvalId })).approval));
     },
 
     async callTool(input: ToolCallInput): Promise<ToolCallResult> {
@@ -142,6 +236,7 @@ export function createActivities(deps: ActivityDeps) {
           { ref: input.run, governance: input.governance, tool: input.tool, argumentsJson: input.arguments },
           { timeoutMs: 60_000 },
         );
+        meters.toolDuration.record(Number(reply.latencyMs), { 'gen_ai.tool.name': input.tool, 'kernos.tool.is_error': reply.isError });
         return { server: reply.server, text: reply.text, isError: reply.isError, latencyMs: Number(reply.latencyMs) };
       });
     },
@@ -155,14 +250,167 @@ export function createActivities(deps: ActivityDeps) {
           object: input.object,
           text: input.text,
           dataCategory: input.dataCategory,
+          // The graph asks services/access whether this job may write the category.
+          governance: input.governance,
+          // The graph applies writes from its outbox; the run's conclusion must be readable when the run ends.
+          sync: true,
         });
         return { factId: reply.factId, created: reply.created };
       });
     },
+    // The context manager's activities (packages/sdk): graph reads and context stored by reference.
+    ...createContextActivities(deps),
   };
 }
 
 export type KernosActivities = ReturnType<typeof createActivities>;
+
+/** A lease granted by the scheduler, as a workflow carries it (plain JSON; also the shape of the grant signal). */
+export interface GrantedLease {
+  leaseId: string;
+  endpoint: string;
+  baseUrl: string;
+  model: string;
+  grantedAtMs: number;
+  expiresAtMs: number;
+  waitedMs: number;
+}
+
+/** A queued turn's ticket; `lease` is set when granted, `errorCode`/`errorMessage` when failed. */
+export interface LeaseTicket {
+  ticketId: string;
+  state: 'queued' | 'granted' | 'failed' | 'unknown';
+  lease?: GrantedLease;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+export interface RequestLeaseInput {
+  /** Unique per turn and stable across retries of this activity. */
+  ticketId: string;
+  /** The workflow the scheduler signals on grant. */
+  workflowId: string;
+  run: RunIdentity;
+  endpoint: string;
+  priority: number;
+  estimatedInputTokens: number;
+  maxOutputTokens: number;
+  /** Unix ms by which the turn should be done; 0 or unset means none. */
+  deadlineMs?: number;
+  /** Drop the ticket after this long in the queue; 0 or unset waits until granted. */
+  maxWaitMs?: number;
+}
+
+function toLeaseTicket(ticket: scheduler.Ticket | undefined, ticketId: string): LeaseTicket {
+  if (!ticket) return { ticketId, state: 'unknown' };
+  const state = ({ [scheduler.TicketState.QUEUED]: 'queued', [scheduler.TicketState.GRANTED]: 'granted', [scheduler.TicketState.FAILED]: 'failed' } as const)[
+    ticket.state as scheduler.TicketState.QUEUED | scheduler.TicketState.GRANTED | scheduler.TicketState.FAILED
+  ] ?? 'unknown';
+  const lease = ticket.lease;
+  return {
+    ticketId,
+    state,
+    ...(lease && state === 'granted'
+      ? {
+          lease: {
+            leaseId: lease.leaseId,
+            endpoint: lease.endpoint,
+            baseUrl: lease.baseUrl,
+            model: lease.model,
+            grantedAtMs: Number(lease.grantedAtMs),
+            expiresAtMs: Number(lease.expiresAtMs),
+            waitedMs: Number(lease.waitedMs),
+          },
+        }
+      : {}),
+    ...(ticket.errorCode ? { errorCode: ticket.errorCode, errorMessage: ticket.errorMessage } : {}),
+  };
+}
+
+/**
+ * The queue wait of a turn the workflow waited for (enqueue, then the scheduler's grant signal), as a span over the
+ * time it actually sat in the queue (grantedAt - waited .. grantedAt), so the trace shows it where it happened.
+ */
+function recordQueueWait<L extends { endpoint: string; leaseId: string; waitedMs: bigint; grantedAtMs: bigint }>(
+  tracer: Tracer,
+  meters: KernelMetrics,
+  input: LlmTurnInput,
+  lease: L,
+): L {
+  const grantedAt = Number(lease.grantedAtMs) || Date.now();
+  const span = tracer.startSpan(`queue wait ${input.endpoint}`, {
+    kind: SpanKind.INTERNAL,
+    startTime: grantedAt - Number(lease.waitedMs),
+    attributes: {
+      'kernos.scheduler.endpoint': lease.endpoint,
+      'kernos.scheduler.priority': input.priority,
+      'kernos.run.id': input.run.runId,
+      'kernos.scheduler.wait_ms': Number(lease.waitedMs),
+      'kernos.scheduler.lease_id': lease.leaseId,
+    },
+  });
+  span.end(grantedAt);
+  meters.queueWait.record(Number(lease.waitedMs), { 'kernos.scheduler.endpoint': lease.endpoint });
+  return lease;
+}
+
+/** A granted lease in the shape the turn code uses for one it acquired itself. */
+function fromGranted(lease: GrantedLease) {
+  return {
+    leaseId: lease.leaseId,
+    endpoint: lease.endpoint,
+    baseUrl: lease.baseUrl,
+    model: lease.model,
+    grantedAtMs: BigInt(lease.grantedAtMs),
+    expiresAtMs: BigInt(lease.expiresAtMs),
+    waitedMs: BigInt(lease.waitedMs),
+  };
+}
+
+/**
+ * One KIND_LLM_TURN audit record per model call, through services/access's relay (a worker may not publish to the
+ * AUDIT stream itself). Best effort: the tokens are spent, so a failing audit write must not fail (and repeat) the turn.
+ */
+async function auditTurn(kernel: KernelClient, input: LlmTurnInput, result: LlmTurnResult): Promise<void> {
+  await kernel
+    .call(
+      contracts.audit.append,
+      {
+        record: {
+          kind: audit.Kind.LLM_TURN,
+          ref: input.run,
+          traceId: trace.getActiveSpan()?.spanContext().traceId ?? '',
+          service: 'worker',
+          action: 'chat.completions',
+          resource: `${result.endpoint}/${result.model}`,
+          outcome: result.finishReason,
+          detailJson: JSON.stringify({
+            leaseId: result.leaseId,
+            waitedMs: result.waitedMs,
+            inputTokens: result.inputTokens,
+            outputTokens: result.outputTokens,
+            toolCalls: result.toolCalls.map((c) => c.name),
+          }),
+        },
+      },
+      { timeoutMs: 2_000 },
+    )
+    .catch((error: unknown) => trace.getActiveSpan()?.addEvent('kernos.audit.failed', { 'error.message': (error as Error).message }));
+}
+
+function approvalView(approval: access.Approval | undefined): ApprovalView {
+  if (!approval) throw new KernosError('internal', 'services/access replied without an approval');
+  const status = ({ [access.ApprovalStatus.APPROVED]: 'approved', [access.ApprovalStatus.DENIED]: 'denied', [access.ApprovalStatus.EXPIRED]: 'expired' } as const)[approval.status as 2 | 3 | 4] ?? 'pending';
+  return {
+    id: approval.id,
+    status,
+    approver: approval.approver,
+    escalated: approval.escalated,
+    deadlineUnixMs: Number(approval.deadlineUnixMs),
+    decidedBy: approval.decidedBy,
+    comment: approval.comment,
+  };
+}
 
 function decisionName(decision: access.Decision): AccessCheckResult['decision'] {
   switch (decision) {
@@ -210,6 +458,77 @@ function fromModelError(error: unknown, endpoint: string): KernosError {
     return new KernosError('invalid_argument', `endpoint ${endpoint} rejected the request: ${error.message}`);
   }
   return new KernosError('unavailable', `endpoint ${endpoint}: ${(error as Error).message}`, { cause: error });
+}
+
+/** Runs `run` inside an active span that records failures, so NATS calls made inside become its children. */
+async function inSpan<T>(tracer: Tracer, name: string, kind: SpanKind, run: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, { kind }, async (span) => {
+    try {
+      return await run(span);
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+interface ChatCompletionLike {
+  model: string;
+  choices: { finish_reason: string }[];
+  usage?: { prompt_tokens: number; completion_tokens: number } | undefined;
+}
+
+/** The LLM call's span and metrics, named and attributed by the OpenTelemetry GenAI semantic conventions. */
+async function chatSpan<T extends ChatCompletionLike>(
+  tracer: Tracer,
+  meters: KernelMetrics,
+  lease: { model: string; baseUrl: string; endpoint: string },
+  input: LlmTurnInput,
+  call: () => Promise<T>,
+): Promise<T> {
+  const url = safeUrl(lease.baseUrl);
+  const common = { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': lease.model };
+  const started = performance.now();
+  return inSpan(tracer, `chat ${lease.model}`, SpanKind.CLIENT, async (span) => {
+    span.setAttributes({
+      ...common,
+      'gen_ai.request.max_tokens': input.maxOutputTokens,
+      'kernos.scheduler.endpoint': lease.endpoint,
+      'kernos.run.id': input.run.runId,
+      ...(url ? { 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) } : {}),
+    });
+    try {
+      const completion = await call();
+      const inputTokens = completion.usage?.prompt_tokens ?? 0;
+      const outputTokens = completion.usage?.completion_tokens ?? 0;
+      span.setAttributes({
+        'gen_ai.response.model': completion.model,
+        'gen_ai.response.finish_reasons': completion.choices.map((c) => c.finish_reason),
+        'gen_ai.usage.input_tokens': inputTokens,
+        'gen_ai.usage.output_tokens': outputTokens,
+      });
+      const attrs = { ...common, 'gen_ai.response.model': completion.model };
+      meters.tokenUsage.record(inputTokens, { ...attrs, 'gen_ai.token.type': 'input' });
+      meters.tokenUsage.record(outputTokens, { ...attrs, 'gen_ai.token.type': 'output' });
+      return completion;
+    } catch (error) {
+      span.setAttribute('error.type', (error as { status?: number }).status ? String((error as { status?: number }).status) : 'error');
+      throw error;
+    } finally {
+      meters.operationDuration.record((performance.now() - started) / 1000, common);
+    }
+  });
+}
+
+function safeUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The boundary where a KernosError becomes a Temporal failure: type = code, retryable decided by the code. */
