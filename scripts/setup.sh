@@ -142,10 +142,27 @@ install_node_modules() {
   say node_modules installed
 }
 
+# --- chromium ----------------------------------------------------------------------------------------
+# Debian's chromium, driven headless by playwright-core in the cockpit's browser tests (no browser download from
+# the playwright CDN). Only installed when missing; the package lists are refreshed only if the install fails.
+install_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then
+    say chromium reused
+    return
+  fi
+  have apt-get || fail "chromium not found and apt-get is unavailable; install chromium so /usr/bin/chromium exists (cockpit browser tests)"
+  if ! apt-get install -y -qq chromium >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq chromium >/dev/null || fail "apt-get install -y chromium failed; see the output above"
+  fi
+  say chromium installed
+}
+
 install_nats
 install_temporal
 install_neo4j_launcher
 install_node_modules
+install_chromium
 # helm and kubernetes-validate, for the chart checks in the test command.
 bash "$REPO_ROOT/scripts/setup-deploy-tools.sh"
 echo "kernos setup: done (cache: $CACHE)"
