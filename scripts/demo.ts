@@ -165,7 +165,9 @@ try {
 
   say(color(1, '\nthe fleet\'s memory (read back from services/graph)'));
   for (const run of runs.filter((r) => r.factId)) {
-    const { facts } = await kernelClient.call(contracts.graph.facts, { subject: run.subject });
+    // The graph scopes reads by the job's data categories: read as the agent's own job.
+    const governance = fleet.find((f) => f.input.agentId === run.agentId)?.input.governance;
+    const { facts } = await kernelClient.call(contracts.graph.facts, { subject: run.subject, governance });
     const fact = facts.find((f) => f.factId === run.factId);
     if (!fact) exitCode = 1;
     say(`  ${run.subject}: ${fact ? `"${fact.object.slice(0, 80)}" (asserted by ${fact.agentId} in run ${fact.runId})` : 'MISSING'}`);

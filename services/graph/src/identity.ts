@@ -9,7 +9,7 @@ export function normaliseName(name: string): string {
 }
 
 /** sha256 as hex, cut to 32 characters (128 bits): plenty against accidental collisions, short enough to read. */
-function hash32(input: string): string {
+export function hash32(input: string): string {
   return createHash('sha256').update(input, 'utf8').digest('hex').slice(0, 32);
 }
 

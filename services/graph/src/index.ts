@@ -6,3 +6,6 @@ export { createNeo4jDriver } from './neo4j.js';
 export type { Neo4jOptions } from './neo4j.js';
 export { runMigrations, migrations } from './migrations.js';
 export type { Migration, MigrateOptions } from './migrations.js';
+export { createEmbedder, embeddingText } from './embeddings.js';
+export type { Embedder, EmbedderOptions } from './embeddings.js';
+export { embeddingDimensions } from './migrations.js';

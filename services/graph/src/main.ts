@@ -1,6 +1,8 @@
-import { connectNats, createLogger, shutdownInOrder } from '@kernos/service-kit';
+import { connectNats, createLogger, natsReadiness, shutdownInOrder, startHealthServer } from '@kernos/service-kit';
 import { setupTelemetry } from '@kernos/telemetry';
 import { loadGraphConfig } from './config.js';
+import { createEmbedder } from './embeddings.js';
+import { embeddingDimensions } from './migrations.js';
 import { createNeo4jDriver } from './neo4j.js';
 import { createGraphService } from './service.js';
 
@@ -14,12 +16,35 @@ const driver = createNeo4jDriver({
   password: config.KERNOS_NEO4J_PASSWORD,
   timeoutMs: config.KERNOS_NEO4J_TIMEOUT_MS,
 });
-const service = createGraphService({ nc, tracer: telemetry.tracer, logger, driver, database: config.KERNOS_NEO4J_DATABASE, uri: config.KERNOS_NEO4J_URI });
+const health = await startHealthServer({
+  port: config.KERNOS_HEALTH_PORT,
+  host: config.KERNOS_HEALTH_HOST,
+  checks: { nats: natsReadiness(nc), neo4j: () => driver.verifyConnectivity({ database: config.KERNOS_NEO4J_DATABASE }).then(() => true) },
+});
+const embedder = createEmbedder({
+  baseURL: config.KERNOS_OPENAI_BASE_URL,
+  apiKey: config.KERNOS_OPENAI_API_KEY,
+  model: config.KERNOS_GRAPH_EMBEDDING_MODEL,
+  dimensions: embeddingDimensions,
+});
+const service = createGraphService({
+  nc,
+  tracer: telemetry.tracer,
+  logger,
+  driver,
+  embedder,
+  database: config.KERNOS_NEO4J_DATABASE,
+  uri: config.KERNOS_NEO4J_URI,
+  functionalPredicates: config.KERNOS_GRAPH_FUNCTIONAL_PREDICATES.split(',').filter((p) => p.trim() !== ''),
+  syncWaitMs: config.KERNOS_GRAPH_SYNC_WAIT_MS,
+  outboxStream: config.KERNOS_GRAPH_OUTBOX_STREAM,
+});
 
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
+  health.setReady(false);
   logger.info('shutting down', { signal });
   const failed = await shutdownInOrder(
     [
@@ -27,6 +52,7 @@ const stop = async (signal: string) => {
       { name: 'nats', run: () => nc.drain() },
       // After NATS: no handler can still be using a session when the pool closes.
       { name: 'neo4j', run: () => driver.close() },
+      { name: 'health', run: () => health.close() },
       { name: 'telemetry', run: () => telemetry.shutdown() },
     ],
     config.KERNOS_SHUTDOWN_GRACE_MS,
@@ -51,4 +77,5 @@ try {
   );
   process.exit(1);
 }
+health.setReady(true);
 logger.info('graph service ready', { nats: config.KERNOS_NATS_URL, neo4j: config.KERNOS_NEO4J_URI, database: config.KERNOS_NEO4J_DATABASE });

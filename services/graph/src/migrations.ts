@@ -26,7 +26,23 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX fact_data_category IF NOT EXISTS FOR (f:Fact) ON (f.data_category)',
     ],
   },
+  {
+    id: '0003-search-indexes',
+    statements: [
+      // Hybrid search: words in the fact's text and parts, and the meaning of its text (256-d cosine vectors).
+      'CREATE FULLTEXT INDEX fact_fulltext IF NOT EXISTS FOR (f:Fact) ON EACH [f.text, f.subject, f.predicate, f.object]',
+      `CREATE VECTOR INDEX fact_embedding IF NOT EXISTS FOR (f:Fact) ON (f.embedding)
+       OPTIONS {indexConfig: {\`vector.dimensions\`: 256, \`vector.similarity_function\`: 'cosine'}}`,
+      // Neighbourhood expansion starts from entities the query names.
+      'CREATE FULLTEXT INDEX entity_name IF NOT EXISTS FOR (e:Entity) ON EACH [e.name]',
+      // As-of and history reads filter on valid time.
+      'CREATE INDEX fact_valid_at IF NOT EXISTS FOR (f:Fact) ON (f.valid_at)',
+    ],
+  },
 ];
+
+/** Dimensions of the fact_embedding vector index; embeddings are requested at this size. */
+export const embeddingDimensions = 256;
 
 export interface MigrateOptions {
   driver: Driver;

@@ -1,12 +1,18 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { Driver } from 'neo4j-driver';
-import { createKernosService, handle, type Logger, type NatsConnection } from '@kernos/service-kit';
-import { contracts } from '@kernos/wire';
+import { KernosError } from '@kernos/errors';
+import { createKernelClient, createKernosService, handle, type Logger, type NatsConnection } from '@kernos/service-kit';
+import { contracts, create, graph } from '@kernos/wire';
+import { createAccessGate } from './access.js';
+import type { Embedder } from './embeddings.js';
 import { validateFacts } from './handlers/facts.js';
+import { validateNeighbours, validateProvenance, validateSearch } from './handlers/reads.js';
 import { validateWriteFact } from './handlers/write-fact.js';
+import { entityId, factId, normaliseName } from './identity.js';
 import { runMigrations } from './migrations.js';
 import { toGraphError } from './neo4j.js';
-import { createFactStore } from './store.js';
+import { createOutbox } from './outbox.js';
+import { createFactStore, type StoredFact } from './store.js';
 
 export interface GraphServiceDeps {
   nc: NatsConnection;
@@ -14,47 +20,106 @@ export interface GraphServiceDeps {
   logger: Logger;
   /** The Neo4j driver; the caller owns it and closes it after stop(). */
   driver: Driver;
+  /** Embeddings for facts and queries (see createEmbedder). */
+  embedder: Embedder;
   /** Database holding the graph (default "neo4j"). */
   database?: string;
   /** The Bolt URI, only for error messages and logs (default: not shown). */
   uri?: string;
+  /** Predicates with one value per subject, by normalised name (default: none besides the request's flag). */
+  functionalPredicates?: readonly string[];
+  /** How long a sync write waits to be applied (default 8000 ms). */
+  syncWaitMs?: number;
+  /** The outbox's JetStream stream (default "KERNOS_GRAPH_OUTBOX"). */
+  outboxStream?: string;
+  /** Batches of writes applied to Neo4j at the same time by this replica (default 4). */
+  applyConcurrency?: number;
+  /** Clock in epoch millis (default Date.now). */
+  now?: () => number;
 }
 
-export function createGraphService({ nc, tracer, logger, driver, database = 'neo4j', uri = '' }: GraphServiceDeps) {
-  const store = createFactStore({ driver, tracer, database, uri });
+export function createGraphService(deps: GraphServiceDeps) {
+  const { nc, tracer, logger, driver, embedder, database = 'neo4j', uri = '', now = Date.now } = deps;
+  const store = createFactStore({ driver, tracer, database, uri, now });
+  const outbox = createOutbox({ nc, logger, store, embedder, stream: deps.outboxStream, concurrency: deps.applyConcurrency });
+  const gate = createAccessGate(createKernelClient(nc, tracer));
+  const functional = new Set((deps.functionalPredicates ?? []).map(normaliseName));
+  const syncWaitMs = deps.syncWaitMs ?? 8_000;
+
+  // A query that cannot be embedded is still answered by its words; an embeddings outage must not blind search.
+  const embedQuery = async (text: string): Promise<number[] | undefined> => {
+    try {
+      return (await embedder.embed([text]))[0];
+    } catch (error) {
+      logger.warn('search without vectors: the query could not be embedded', { error: (error as Error).message });
+      return undefined;
+    }
+  };
 
   const service = createKernosService({
     nc,
     tracer,
     name: 'graph',
-    version: '0.1.0',
+    version: '0.2.0',
     description: 'Shared, provenance-tracked memory on Neo4j',
     onError: (subject, error) => logger.warn('request failed', { subject, code: error.code, error: error.message }),
     endpoints: [
       handle(contracts.graph.writeFact, async (request, { span }) => {
         const { fact, provenance } = validateWriteFact(request);
-        const written = await store.writeFact(fact, provenance);
-        span.setAttributes({
-          'kernos.graph.fact_id': written.factId,
-          'kernos.graph.created': written.created,
-          'kernos.run_id': provenance.runId,
+        await gate.assertWrite(request, fact.dataCategory);
+        const id = factId(fact.subject, fact.predicate, fact.object);
+        // Valid time is fixed when the write is accepted, so a write delayed in the outbox means the same thing.
+        const accepted = create(graph.WriteFactRequestSchema, {
+          ...request,
+          validAtMs: request.validAtMs > 0n ? request.validAtMs : BigInt(now()),
+          functional: request.functional || functional.has(normaliseName(fact.predicate)),
         });
-        return written;
+        span.setAttributes({ 'kernos.graph.fact_id': id, 'kernos.run_id': provenance.runId, 'kernos.graph.sync': request.sync });
+        const applied = await outbox.accept(accepted, request.sync ? { awaitAppliedMs: syncWaitMs } : {});
+        if (!applied) return { factId: id, accepted: true };
+        span.setAttribute('kernos.graph.created', applied.created);
+        return { factId: id, accepted: true, applied: true, created: applied.created, invalidatedFactIds: applied.invalidatedFactIds };
       }),
       handle(contracts.graph.facts, async (request, { span }) => {
         const { subject, limit } = validateFacts(request);
-        const facts = await store.factsAbout(subject, limit);
+        const categories = await gate.readable(request, []);
+        const facts = await store.factsAbout(subject, limit, { categories, time: { mode: 'current' } });
         span.setAttribute('kernos.graph.facts', facts.length);
+        return { facts: facts.map(toWire) };
+      }),
+      handle(contracts.graph.search, async (request, { span }) => {
+        const query = validateSearch(request);
+        const categories = await gate.readable(request, query.categories);
+        const vector = await embedQuery(query.text);
+        const hits = await store.search({ text: query.text, vector, limit: query.limit, expand: query.expand }, { categories, time: query.time });
+        span.setAttributes({ 'kernos.graph.hits': hits.length, 'kernos.graph.vector': vector !== undefined });
+        return { hits: hits.map((h) => ({ fact: toWire(h.fact), score: h.score, matchedBy: h.matchedBy })) };
+      }),
+      handle(contracts.graph.neighbours, async (request) => {
+        const query = validateNeighbours(request);
+        const categories = await gate.readable(request, query.categories);
+        const neighbours = await store.neighbours(query.entity, query.limit, { categories, time: query.time });
         return {
-          // int64 fields are bigint in protobuf-es.
-          facts: facts.map((f) => ({ ...f, createdAtMs: BigInt(f.createdAtMs), validAtMs: BigInt(f.validAtMs) })),
+          entityId: entityId(query.entity),
+          neighbours: neighbours.map((n) => ({ name: n.name, entityId: n.entityId, direction: n.direction, fact: toWire(n.fact) })),
+        };
+      }),
+      handle(contracts.graph.provenance, async (request) => {
+        const { factId: id } = validateProvenance(request);
+        const [found, categories] = await Promise.all([store.provenance(id), gate.readable(request, [])]);
+        // A fact in a category the job may not read is reported as missing, so its existence does not leak.
+        if (!found || !categories.includes(found.fact.dataCategory)) throw new KernosError('not_found', `fact ${id} not found`);
+        return {
+          fact: toWire(found.fact),
+          assertions: found.assertions.map((a) => ({ ...a, assertedAtMs: BigInt(a.assertedAtMs) })),
+          invalidatedFactIds: found.invalidatedFactIds,
         };
       }),
     ],
   });
 
   return {
-    /** Brings the schema up to date, then starts answering; fails with "unavailable" when Neo4j is unreachable. */
+    /** Brings the schema and the outbox up to date, starts applying writes, then starts answering. */
     async start() {
       let applied: string[];
       try {
@@ -64,9 +129,29 @@ export function createGraphService({ nc, tracer, logger, driver, database = 'neo
       }
       // Not "ready": the launcher waits for that word, and endpoints are not registered yet.
       logger.info('graph schema up to date', { database, applied });
+      try {
+        await outbox.ensure();
+      } catch (error) {
+        throw new KernosError('unavailable', `cannot set up the graph outbox on JetStream: ${(error as Error).message}`, { cause: error });
+      }
+      await outbox.startConsumer();
       await service.start();
     },
-    /** Stops taking requests and waits for the ones in flight; the driver stays open for the caller to close. */
-    stop: () => service.stop(),
+    /** Stops taking requests, waits for the ones in flight, then stops applying writes; the driver stays open. */
+    async stop() {
+      await service.stop();
+      await outbox.stop();
+    },
+  };
+}
+
+/** int64 fields are bigint in protobuf-es. */
+function toWire(f: StoredFact) {
+  return {
+    ...f,
+    createdAtMs: BigInt(f.createdAtMs),
+    validAtMs: BigInt(f.validAtMs),
+    invalidAtMs: BigInt(f.invalidAtMs),
+    expiredAtMs: BigInt(f.expiredAtMs),
   };
 }

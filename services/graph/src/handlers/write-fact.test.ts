@@ -13,6 +13,7 @@ const request = (init: RequestInit = {}) =>
     subject: 'Alice',
     predicate: 'works at',
     object: 'Acme',
+    dataCategory: 'public',
     ...init,
   });
 
@@ -35,8 +36,10 @@ describe('validateWriteFact', () => {
     expect(provenance).toEqual({ runId: 'run-1', jobId: 'job-1', agentId: 'agent-1', tenant: 't1' });
   });
 
-  it('names an empty subject, predicate or object', () => {
+  it('names an empty subject, predicate, object or data category, and a negative valid time', () => {
     expect(rejection({ subject: '' })).toBe('subject is required');
+    expect(rejection({ dataCategory: ' ' })).toBe('data_category is required');
+    expect(rejection({ validAtMs: -1n })).toMatch(/^valid_at_ms must be epoch millis/);
     expect(rejection({ predicate: '   ' })).toBe('predicate is required');
     expect(rejection({ object: '' })).toBe('object is required');
   });

@@ -14,13 +14,15 @@ export function validateWriteFact(request: graph.WriteFactRequest): { fact: NewF
   const ref = request.ref;
   const runId = textField('ref.run_id', ref?.runId ?? '', { required: false, max: factLimits.label });
   if (runId === '') throw new KernosError('invalid_argument', 'ref.run_id is required: every fact records the run that asserted it');
+  if (request.validAtMs < 0n) throw new KernosError('invalid_argument', `valid_at_ms must be epoch millis (0: now), got ${request.validAtMs}`);
   return {
     fact: {
       subject: textField('subject', request.subject, { required: true, max: factLimits.name }),
       predicate: textField('predicate', request.predicate, { required: true, max: factLimits.name }),
       object: textField('object', request.object, { required: true, max: factLimits.name }),
       text: textField('text', request.text, { required: false, max: factLimits.text }),
-      dataCategory: textField('data_category', request.dataCategory, { required: false, max: factLimits.label }),
+      // Required: access to facts is scoped by category, and an uncategorised fact could never be read.
+      dataCategory: textField('data_category', request.dataCategory, { required: true, max: factLimits.label }),
       sourceToolCallId: textField('source_tool_call_id', request.sourceToolCallId, { required: false, max: factLimits.label }),
     },
     provenance: {
