@@ -172,7 +172,7 @@ const cases: Case[] = [
     endpoints: [emulatorEndpoint('kernos')],
     openaiBaseUrl: 'http://kernos-model-emulator:8400/v1',
     emulator: true,
-    probes: false,
+    probes: true,
     workerAutoscaling: false,
   },
   {
@@ -358,6 +358,10 @@ function checkCase(testCase: Case, manifests: Manifest[]): void {
     const otherRoles = env.filter((e) => e.valueFrom?.secretKeyRef?.name === testCase.natsSecret.name && e.valueFrom.secretKeyRef.key !== service.role);
     check(scope, "reads no other role's NATS password", otherRoles.length === 0, `reads: ${show(otherRoles)}`);
     check(scope, 'gets KERNOS_SHUTDOWN_GRACE_MS', resolve(env, 'KERNOS_SHUTDOWN_GRACE_MS')?.value !== undefined);
+    // The probes hit the container port named metrics; the process serves them on KERNOS_HEALTH_PORT.
+    const healthPort = resolve(env, 'KERNOS_HEALTH_PORT');
+    const metricsPort = container.ports?.find((p) => p.name === 'metrics')?.containerPort;
+    check(scope, `serves its probes on the metrics port (KERNOS_HEALTH_PORT ${metricsPort})`, healthPort?.value === String(metricsPort), `got ${show(healthPort)}`);
 
     // Each process's own servers, and nobody else's secrets.
     const neo4jPassword = resolve(env, 'KERNOS_NEO4J_PASSWORD');
@@ -383,8 +387,18 @@ function checkCase(testCase: Case, manifests: Manifest[]): void {
       const wantKey = testCase.modelApiKeySecret;
       check(scope, `KERNOS_OPENAI_API_KEY ${wantKey ? `comes from Secret ${wantKey.name}, key ${wantKey.key}` : 'is unset'}`, sameJson(apiKey?.secret, wantKey), `got ${show(apiKey)}`);
       check(scope, testCase.workerAutoscaling ? 'leaves replicas to the HPA' : 'sets replicas', (deployment.spec.replicas === undefined) === testCase.workerAutoscaling);
+    } else if (service.component === 'scheduler' || service.component === 'access') {
+      // The scheduler signals lease grants, access delivers approval decisions, to waiting workflows.
+      const address = resolve(env, 'KERNOS_TEMPORAL_ADDRESS');
+      check(scope, `gets KERNOS_TEMPORAL_ADDRESS ${testCase.temporalAddress}`, address?.value === testCase.temporalAddress, `got ${show(address)}`);
+      check(scope, 'gets KERNOS_TEMPORAL_NAMESPACE', resolve(env, 'KERNOS_TEMPORAL_NAMESPACE')?.value !== undefined);
     } else {
       check(scope, 'gets no Temporal address', resolve(env, 'KERNOS_TEMPORAL_ADDRESS') === undefined);
+    }
+    if (service.component === 'graph') {
+      // Facts are embedded on the model endpoint the chart knows (the emulator or scheduler.openaiBaseUrl).
+      const baseUrl = resolve(env, 'KERNOS_OPENAI_BASE_URL');
+      check(scope, `KERNOS_OPENAI_BASE_URL (embeddings) ${testCase.openaiBaseUrl ? `is ${testCase.openaiBaseUrl}` : 'is unset'}`, baseUrl?.value === testCase.openaiBaseUrl, `got ${show(baseUrl)}`);
     }
     if (service.component === 'scheduler') {
       const endpoints = resolve(env, 'KERNOS_ENDPOINTS');
@@ -439,10 +453,11 @@ function checkCase(testCase: Case, manifests: Manifest[]): void {
       check(scope, 'NetworkPolicy allows ingress only to the metrics port', sameJson([...new Set(ingressPorts)], ['metrics']), `ingress ports: ${show(ingressPorts)}`);
       check(scope, 'NetworkPolicy allows egress to DNS and NATS', egressPorts.includes(53) && egressPorts.includes(4222), `egress ports: ${show(egressPorts)}`);
       check(scope, `NetworkPolicy allows Bolt (7687) ${service.component === 'graph' ? 'to the graph' : 'only to the graph'}`, egressPorts.includes(7687) === (service.component === 'graph'));
-      check(scope, `NetworkPolicy allows Temporal (7233) ${service.component === 'worker' ? 'to the worker' : 'only to the worker'}`, egressPorts.includes(7233) === (service.component === 'worker'));
-      const reachesModels = service.component === 'scheduler' || service.component === 'worker';
+      const reachesTemporal = ['worker', 'scheduler', 'access'].includes(service.component);
+      check(scope, `NetworkPolicy allows Temporal (7233) ${reachesTemporal ? 'to' : 'only to'} the worker, scheduler and access`, egressPorts.includes(7233) === reachesTemporal);
+      const reachesModels = ['scheduler', 'worker', 'graph'].includes(service.component);
       if (testCase.emulator) {
-        check(scope, `NetworkPolicy allows the emulator (8400) ${reachesModels ? 'to' : 'only to'} the scheduler and worker`, egressPorts.includes(8400) === reachesModels);
+        check(scope, `NetworkPolicy allows the emulator (8400) ${reachesModels ? 'to' : 'only to'} the scheduler, worker and graph`, egressPorts.includes(8400) === reachesModels);
       }
     }
   }

@@ -187,6 +187,12 @@ Call with (dict "root" $ "component" "scheduler" "spec" $spec "values" $values).
       name: {{ include "kernos.natsSecretName" $root }}
       key: {{ .spec.natsRole }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_SHUTDOWN_GRACE_MS") }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_HEALTH_PORT") }}
+{{- if or (eq .component "scheduler") (eq .component "access") }}
+{{- /* The scheduler signals lease grants and access delivers approval decisions to waiting workflows. */}}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TEMPORAL_ADDRESS") }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TEMPORAL_NAMESPACE") }}
+{{- end }}
 {{- if $root.Values.telemetry.otlpTracesEndpoint }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") }}
 {{- end }}
@@ -204,6 +210,10 @@ Call with (dict "root" $ "component" "scheduler" "spec" $spec "values" $values).
 {{- end }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TOOL_TIMEOUT_MS") }}
 {{- else if eq .component "graph" }}
+{{- if include "kernos.openaiBaseUrl" $root }}
+{{- /* Facts are embedded for search on the same OpenAI-compatible endpoint. */}}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_OPENAI_BASE_URL") }}
+{{- end }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_NEO4J_URI") }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_NEO4J_DATABASE") }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_NEO4J_TIMEOUT_MS") }}

@@ -1,0 +1,205 @@
+/**
+ * Load benchmark: N concurrent agent runs (agentWorkflow: 2 LLM turns, 1 MCP tool call, 4 access checks, 1
+ * graph write each) on the model emulator, against a private stack (NATS, Temporal, Neo4j on 3xxxx ports) and
+ * the kernel's own processes (four services and one worker), all on this machine.
+ *
+ *   npx tsx bench/load/fleet.ts --runs 1000 [--latency-ms 500] [--json]
+ *
+ * Reports:
+ *   - memory per run: peak RSS of the worker and the four services (their child processes included, e.g. the
+ *     tool gateway's MCP server) divided by the runs, and the growth over idle divided by the runs;
+ *   - throughput: runs/s and LLM turns/s from the first start to the last completion;
+ *   - kernel overhead per turn: the llmTurn activity's time from scheduled to completed (Temporal history)
+ *     minus the model's own time, which is the emulator's fixed latency (sigma 0, unlimited token rate), so what
+ *     is left is Temporal dispatch, the lease round trip to the scheduler, the HTTP call and the release;
+ *     p50/p90/p99/max, and the part of it spent waiting for a free worker slot (scheduled to started).
+ */
+import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, startKernel, type Kernel } from '@kernos/launcher';
+import { auditFleet, benchPorts, startFleet, startPrivateStack, type PrivateStack } from '@kernos/faults';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '100' },
+    'latency-ms': { type: 'string', default: '500' },
+    'max-minutes': { type: 'string', default: '60' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(
+    'usage: npx tsx bench/load/fleet.ts [--runs N (default 100)] [--latency-ms MS (emulator latency per turn, default 500)] [--max-minutes M (stop waiting, report what finished; default 60)] [--json]',
+  );
+  process.exit(0);
+}
+const runs = Number(args.runs);
+const latencyMs = Number(args['latency-ms']);
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${args.runs}`);
+if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new Error(`--latency-ms must be a number >= 0, got ${args['latency-ms']}`);
+const maxMs = Number(args['max-minutes']) * 60_000;
+if (!(maxMs > 0)) throw new Error(`--max-minutes must be a positive number, got ${args['max-minutes']}`);
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+const kernelProcesses = ['scheduler', 'tool-gateway', 'access', 'graph', 'worker'] as const;
+
+/** RSS in bytes of a process and all its descendants, from /proc (Linux). */
+function treeRss(pid: number): number {
+  let total = 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(/\s+/) : []) total += treeRss(Number(child));
+    }
+  } catch {
+    // The process ended between listing and reading: it holds no memory any more.
+  }
+  return total;
+}
+
+const kernelRss = (kernel: Kernel): Record<string, number> =>
+  Object.fromEntries(kernelProcesses.map((name) => [name, treeRss(kernel.process(name)?.pid ?? -1)]));
+const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
+const mib = (bytes: number) => bytes / 1024 / 1024;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+let ps: PrivateStack | undefined;
+let kernel: Kernel | undefined;
+try {
+  log(`starting a private stack (NATS :${benchPorts.natsPort}, Temporal :${benchPorts.temporalPort}, Neo4j :${benchPorts.neo4jPort})`);
+  ps = await startPrivateStack(benchPorts, 'bench');
+  const emulatorPort = await freePort();
+  const taskQueue = 'bench-fleet';
+  kernel = await startKernel({
+    emulatorPort,
+    readyTimeoutMs: 180_000,
+    logDir: mkdtempSync(join(tmpdir(), 'kernos-bench-logs-')),
+    env: {
+      ...process.env,
+      ...ps.env,
+      KERNOS_TASK_QUEUE: taskQueue,
+      KERNOS_EMULATOR_LATENCY_MS: String(latencyMs),
+      KERNOS_EMULATOR_LATENCY_SIGMA: '0',
+      // The model is not the bottleneck under test: every turn may run at once, at an unlimited token rate.
+      KERNOS_EMULATOR_MAX_CONCURRENT: String(Math.max(16, runs * 2)),
+      KERNOS_EMULATOR_TOKENS_PER_SECOND: '0',
+      KERNOS_ENDPOINTS: JSON.stringify([{ name: 'default', baseUrl: `http://127.0.0.1:${emulatorPort}/v1`, model: 'kernos-emu-small', maxConcurrent: Math.max(16, runs * 2) }]),
+    },
+  });
+  await new Promise((r) => setTimeout(r, 2_000));
+  const idle = kernelRss(kernel);
+  log(`kernel up; idle RSS ${mib(sum(Object.values(idle))).toFixed(0)} MiB; starting ${runs} runs at once (model latency ${latencyMs} ms)`);
+
+  let peak = { ...idle };
+  const sampler = setInterval(() => {
+    const now = kernelRss(kernel!);
+    if (sum(Object.values(now)) > sum(Object.values(peak))) peak = now;
+  }, 250);
+
+  const tag = `bench-${Date.now().toString(36)}`;
+  const started = Date.now();
+  const fleet = await startFleet(ps.temporal, taskQueue, tag, runs);
+  let done = 0;
+  const progress = setInterval(() => log(`${done}/${runs} runs done`), 10_000);
+  const loads: number[] = [];
+  const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 5_000);
+  let timer: NodeJS.Timeout | undefined;
+  const allDone = Promise.all(fleet.map((run) => run.handle.result().then(() => (done += 1), () => (done += 1))));
+  const outcome = await Promise.race([allDone.then(() => 'done' as const), new Promise<'cut'>((r) => (timer = setTimeout(() => r('cut'), maxMs)))]);
+  clearTimeout(timer);
+  clearInterval(loadSampler);
+  const wallMs = Date.now() - started;
+  if (outcome === 'cut') {
+    // Out of time: what finished is measured; the rest is terminated so the audit below sees every run settle.
+    log(`--max-minutes reached with ${done}/${runs} done; terminating the rest`);
+    await Promise.all(fleet.map((run) => run.handle.terminate('benchmark time limit').catch(() => undefined)));
+  }
+  clearInterval(progress);
+  clearInterval(sampler);
+  log(`all ${runs} runs finished in ${(wallMs / 1000).toFixed(1)} s; reading back histories and Neo4j`);
+
+  // Audit in batches: the same "nothing lost, nothing twice" check the fault tests make, plus the turn timings.
+  const audits = [];
+  const overheadMs: number[] = [];
+  const slotWaitMs: number[] = [];
+  for (let i = 0; i < fleet.length; i += 50) {
+    const batch = fleet.slice(i, i + 50);
+    audits.push(...(await auditFleet(ps.temporal, ps.neo4j, batch)));
+    await Promise.all(
+      batch.map(async (run) => {
+        const events = (await run.handle.fetchHistory()).events ?? [];
+        const scheduled = new Map<string, number>();
+        const startedAt = new Map<string, number>();
+        for (const e of events) {
+          const id = String(e.eventId);
+          if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'llmTurn') scheduled.set(id, millis(e.eventTime));
+          const s = e.activityTaskStartedEventAttributes;
+          if (s && scheduled.has(String(s.scheduledEventId))) startedAt.set(String(s.scheduledEventId), millis(e.eventTime));
+          const c = e.activityTaskCompletedEventAttributes;
+          if (c && scheduled.has(String(c.scheduledEventId))) {
+            const key = String(c.scheduledEventId);
+            overheadMs.push(millis(e.eventTime) - scheduled.get(key)! - latencyMs);
+            slotWaitMs.push((startedAt.get(key) ?? scheduled.get(key)!) - scheduled.get(key)!);
+          }
+        }
+      }),
+    );
+  }
+  const completed = audits.filter((a) => a.result && !a.error);
+  const exactlyOnce = audits.filter((a) => a.completions === 1 && a.executions === 1 && a.facts === 1 && a.episodes === 1 && a.asserted === 1);
+  const turns = sum(completed.map((a) => a.result!.turns));
+  overheadMs.sort((a, b) => a - b);
+  slotWaitMs.sort((a, b) => a - b);
+  const peakTotal = sum(Object.values(peak));
+  const idleTotal = sum(Object.values(idle));
+
+  const report = {
+    runs,
+    completed: completed.length,
+    exactlyOnce: exactlyOnce.length,
+    failed: audits.filter((a) => a.error).map((a) => `${a.workflowId}: ${a.error}`).slice(0, 5),
+    modelLatencyMs: latencyMs,
+    cutAtMaxMinutes: outcome === 'cut',
+    machine: { cores: availableParallelism(), loadAverage1m: { mean: Number((sum(loads) / Math.max(1, loads.length)).toFixed(1)), max: Math.max(0, ...loads) } },
+    wallSeconds: wallMs / 1000,
+    runsPerSecond: completed.length / (wallMs / 1000),
+    turns,
+    turnsPerSecond: turns / (wallMs / 1000),
+    memory: {
+      idleMiB: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, Math.round(mib(v))])),
+      peakMiB: Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Math.round(mib(v))])),
+      peakTotalMiB: Math.round(mib(peakTotal)),
+      perRunKiB: Math.round(peakTotal / runs / 1024),
+      growthPerRunKiB: Math.round((peakTotal - idleTotal) / runs / 1024),
+    },
+    kernelOverheadPerTurnMs: {
+      p50: Math.round(percentile(overheadMs, 50)),
+      p90: Math.round(percentile(overheadMs, 90)),
+      p99: Math.round(percentile(overheadMs, 99)),
+      max: Math.round(overheadMs.at(-1) ?? NaN),
+      workerSlotWaitP99: Math.round(percentile(slotWaitMs, 99)),
+    },
+  };
+  if (args.json) console.log(JSON.stringify(report, null, 2));
+  else {
+    console.log(`runs ${report.completed}/${runs} completed${report.cutAtMaxMinutes ? ' (cut at --max-minutes)' : ''}, ${report.exactlyOnce} exactly once (1 completion, 1 fact); model latency ${latencyMs} ms/turn`);
+    console.log(`machine: ${report.machine.cores} cores, 1-min load average mean ${report.machine.loadAverage1m.mean} (max ${report.machine.loadAverage1m.max.toFixed(1)})`);
+    console.log(`throughput ${report.runsPerSecond.toFixed(2)} runs/s, ${report.turnsPerSecond.toFixed(2)} turns/s (${report.wallSeconds.toFixed(1)} s wall)`);
+    console.log(`memory peak ${report.memory.peakTotalMiB} MiB (idle ${Math.round(mib(idleTotal))} MiB): ${report.memory.perRunKiB} KiB/run, growth ${report.memory.growthPerRunKiB} KiB/run`);
+    console.log(`  peak by process (MiB): ${JSON.stringify(report.memory.peakMiB)}`);
+    const o = report.kernelOverheadPerTurnMs;
+    console.log(`kernel overhead per turn (ms): p50 ${o.p50}, p90 ${o.p90}, p99 ${o.p99}, max ${o.max}; of which waiting for a worker slot, p99 ${o.workerSlotWaitP99}`);
+    if (report.failed.length > 0) console.log(`failures (first 5): ${report.failed.join('; ')}`);
+  }
+  // Exactly once is required of every run that completed; a cut run is not a failure of the kernel.
+  process.exitCode = exactlyOnce.length === completed.length && (completed.length === runs || outcome === 'cut') ? 0 : 1;
+} finally {
+  await kernel?.stop();
+  await ps?.close();
+}
