@@ -1,4 +1,4 @@
-import { metrics, trace, type Context, type Tracer } from '@opentelemetry/api';
+import { metrics, trace, type Context, type ProxyTracerProvider, type Tracer } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
@@ -58,8 +58,12 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
     [ATTR_SERVICE_VERSION]: options.serviceVersion ?? '0.1.0',
   });
   const provider = new NodeTracerProvider({ resource, spanProcessors: processors });
-  // register() installs the W3C propagator and the AsyncLocalStorage context manager globally.
+  // register() installs the W3C propagator and the AsyncLocalStorage context manager globally. The global can be
+  // set only once per process: where another provider registered first (integration files share one process),
+  // the tracer must come from this provider itself or its spans would never reach these exporters.
   provider.register();
+  const isGlobal = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate?.() === provider;
+  const tracerSource = isGlobal ? trace : provider;
 
   const readers: MetricReader[] = [...(options.metricReaders ?? [])];
   if (options.otlpMetricsEndpoint) {
@@ -75,7 +79,7 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
   if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
 
   return {
-    tracer: trace.getTracer(`kernos.${options.serviceName}`, options.serviceVersion ?? '0.1.0'),
+    tracer: tracerSource.getTracer(`kernos.${options.serviceName}`, options.serviceVersion ?? '0.1.0'),
     resource,
     spanProcessor: fanOut(processors),
     shutdown: async () => {

@@ -75,12 +75,14 @@ describe('one agent run is one connected trace', () => {
 
     const wanted = ['worker', 'scheduler', 'tool-gateway', 'access', 'graph'];
     let spans: ReceivedSpan[] = [];
-    // Spans arrive in batches after the run ends; wait until the graph write (the run's last hop) is in.
+    // Spans arrive in batches after the run ends; wait until the graph write (the run's last hop) and the root are in.
     for (let i = 0; i < 100; i += 1) {
       const chat = receiver.spans().find((s) => s.attributes['kernos.run.id'] === runId);
       spans = chat ? receiver.trace(chat.traceId) : [];
       const services = new Set(spans.map((s) => s.service));
-      if (wanted.every((w) => services.has(w)) && spans.some((s) => s.name === 'process kernos.graph.write-fact')) break;
+      // The workflow's own span ends last and is exported in a later batch than the services' spans.
+      const complete = spans.some((s) => s.name === 'process kernos.graph.write-fact') && spans.some((s) => s.name === 'RunWorkflow:agentWorkflow');
+      if (wanted.every((w) => services.has(w)) && complete) break;
       await new Promise((r) => setTimeout(r, 200));
     }
 
