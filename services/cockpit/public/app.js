@@ -17,9 +17,20 @@ let me = null;
 let events = null;
 let latestBoard = null;
 
-/** Shows a view, unless the route changed while it loaded (a slow view must not cover the one asked for later). */
+/**
+ * Shows a view, unless the route changed while it loaded (a slow view must not cover the one asked for later).
+ * What a person typed into an input that is still there after the redraw is kept: a live update that lands
+ * between typing a reason and pressing Approve must not throw the reason away.
+ */
 function render(at, ...nodes) {
-  if ((location.hash || '#/board') === at) main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
+  if ((location.hash || '#/board') !== at) return;
+  const typed = new Map();
+  for (const input of main.querySelectorAll('input[data-testid]')) if (input.value) typed.set(input.dataset.testid, input.value);
+  main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
+  for (const [testid, value] of typed) {
+    const input = main.querySelector(`input[data-testid="${testid}"]`);
+    if (input && !input.value) input.value = value;
+  }
 }
 
 /** Builds an element: h('div', {class: 'x', onclick}, 'text', child...). */
