@@ -1,5 +1,6 @@
 import { KernosError } from '@kernos/errors';
 import type { MessageInitShape, scheduler } from '@kernos/wire';
+import { jobNameSchema } from '../jobs/job-document.js';
 import type { JobRecord, JobRegistry } from '../jobs/registry.js';
 
 type Summary = MessageInitShape<typeof scheduler.JobSummarySchema>;
@@ -37,7 +38,9 @@ export async function listJobs(jobs: JobRegistry, request: scheduler.ListJobsReq
 }
 
 export async function describeJob(jobs: JobRegistry, request: scheduler.DescribeJobRequest): Promise<MessageInitShape<typeof scheduler.DescribeJobReplySchema>> {
-  if (request.name.trim() === '') throw new KernosError('invalid_argument', 'kernos.scheduler.describeJob: name: required');
+  // Only a DNS-style name can name a job; anything else is refused here rather than reaching the KV store as a bad key.
+  const name = jobNameSchema.safeParse(request.name);
+  if (!name.success) throw new KernosError('invalid_argument', `kernos.scheduler.describeJob: name: ${name.error.issues[0]?.message ?? 'invalid'}`);
   const record = await jobs.describe(request.tenant, request.name);
   return { job: summary(record), documentJson: JSON.stringify(record.document) };
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { KernosError } from '@kernos/errors';
 
-const name = z
+/** A job's name: DNS-style, so it is also a valid key in the registry's KV bucket. */
+export const jobNameSchema = z
   .string({ error: 'required: a DNS-style name' })
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: 'expected a DNS-style name: lowercase letters, digits, "-" and "."' })
   .max(63, { error: 'expected at most 63 characters' });
@@ -18,7 +19,7 @@ export const jobDocumentSchema = z
     apiVersion: z.literal('kernos.dev/v1', { error: 'expected "kernos.dev/v1"' }),
     kind: z.literal('Job', { error: 'expected "Job"' }),
     metadata: z.strictObject({
-      name,
+      name: jobNameSchema,
       tenant: z.string().min(1).default('default'),
       labels: z.record(z.string(), z.string()).default({}),
     }),

@@ -86,3 +86,18 @@ describe('JobRegistry', () => {
     await expect(jobs.describe('acme', 'nope')).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('no job "nope" in tenant "acme"') });
   });
 });
+
+describe('describeJob', () => {
+  it('refuses a name no job can have, naming the field, instead of passing it to the store as a key', async () => {
+    const { registry: jobs } = registry();
+    const { describeJob } = await import('../handlers/jobs.js');
+    const { create } = await import('@bufbuild/protobuf');
+    const { scheduler } = await import('@kernos/wire');
+    for (const name of ['', 'job.with.{}', 'ZGVmYXVsdA.,', 'Ünïcode']) {
+      await expect(describeJob(jobs, create(scheduler.DescribeJobRequestSchema, { tenant: 'acme', name }))).rejects.toMatchObject({
+        code: 'invalid_argument',
+        message: expect.stringContaining('name:'),
+      });
+    }
+  });
+});
