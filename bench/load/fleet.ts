@@ -1,6 +1,6 @@
 /**
  * Load benchmark: N concurrent agent runs (agentWorkflow: 2 LLM turns, 1 MCP tool call, 4 access checks, 1
- * graph write each) on the model emulator, against a private stack (NATS, Temporal, Neo4j on 3xxxx ports) and
+ * graph write each) on the model emulator, against a private stack (NATS, Temporal, Neo4j on 2xxxx ports) and
  * the kernel's own processes (four services and one worker), all on this machine.
  *
  *   npx tsx bench/load/fleet.ts --runs 1000 [--latency-ms 500] [--json]

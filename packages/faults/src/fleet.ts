@@ -6,7 +6,10 @@ import neo4j, { type Driver } from 'neo4j-driver';
 import { startStack, stackEnv, type RunningStack } from '@kernos/devstack';
 import type { AgentInput, AgentResult } from '@kernos/workflows';
 
-/** Ports of a private stack; every one in the 3xxxx range, away from the shared dev stack's defaults. */
+/**
+ * Ports of a private stack: away from the shared dev stack's defaults, and below Linux's ephemeral range
+ * (32768-60999), where any outgoing connection of the test run may already hold the port.
+ */
 export interface PrivatePorts {
   natsPort: number;
   natsMonitorPort: number;
@@ -15,8 +18,8 @@ export interface PrivatePorts {
 }
 
 /** The fault tests' private stack (the load benchmark uses `benchPorts`, so both can run at once). */
-export const faultPorts: PrivatePorts = { natsPort: 34222, natsMonitorPort: 38222, temporalPort: 37233, neo4jPort: 37687 };
-export const benchPorts: PrivatePorts = { natsPort: 34322, natsMonitorPort: 38322, temporalPort: 37333, neo4jPort: 37787 };
+export const faultPorts: PrivatePorts = { natsPort: 24222, natsMonitorPort: 28222, temporalPort: 27233, neo4jPort: 27687 };
+export const benchPorts: PrivatePorts = { natsPort: 24322, natsMonitorPort: 28322, temporalPort: 27333, neo4jPort: 27787 };
 
 export interface PrivateStack {
   stack: RunningStack;

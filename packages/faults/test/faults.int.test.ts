@@ -14,7 +14,7 @@ import { startDelayProxy, type DelayProxy } from '../src/delay-proxy.js';
 // Faults on a real kernel: every process is killed (SIGKILL, a crash) or its server stopped while a small fleet
 // of agents is in the middle of its LLM turns, then brought back. Each scenario asserts nothing lost (every run
 // completes, every conclusion is in Neo4j) and nothing done twice (one completion per run, one execution per
-// workflow id, exactly one fact, episode and ASSERTED edge per run). Everything runs on a private stack on 3xxxx
+// workflow id, exactly one fact, episode and ASSERTED edge per run). Everything runs on a private stack on 2xxxx
 // ports, so stopping NATS or Neo4j here never touches the shared dev stack. Throughout, the scheduler and access
 // reach NATS through TCP proxies that add network delay, so every scenario also runs with latency between processes.
 
