@@ -6,8 +6,8 @@ export type { KernosService, KernosServiceOptions, HandlerContext, EndpointBindi
 export { createKernelClient, decodeReply } from './client.js';
 export type { KernelClient, KernelClientOptions, CallOptions } from './client.js';
 export { injectTraceHeaders, extractTraceContext } from './trace-headers.js';
-export { shutdownInOrder } from './shutdown.js';
-export type { ShutdownStep } from './shutdown.js';
+export { installShutdown, shutdownInOrder } from './shutdown.js';
+export type { InstallShutdownOptions, Shutdown, ShutdownLogger, ShutdownProcess, ShutdownStep } from './shutdown.js';
 export { createLogger } from './logger.js';
 export { startHealthServer, natsReadiness } from './health.js';
 export type { HealthServer, HealthServerOptions, ReadinessCheck } from './health.js';

@@ -13,3 +13,5 @@ export function stackEndpoints(): StackEndpoints {
   }
   return endpoints;
 }
+export { startPrivateNats } from './nats.js';
+export type { PrivateNats, PrivateNatsOptions } from './nats.js';

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createAuditPublisher, ensureAuditStream } from '@kernos/audit';
-import { connectNats, createLogger, natsReadiness, shutdownInOrder, startHealthServer } from '@kernos/service-kit';
+import { connectNats, createLogger, natsReadiness, installShutdown, startHealthServer } from '@kernos/service-kit';
 import { setupTelemetry } from '@kernos/telemetry';
 import { openApprovalStore } from './approvals/store.js';
 import { createTemporalDelivery } from './approvals/temporal.js';
@@ -38,24 +38,17 @@ await service.start();
 health.setReady(true);
 logger.info('access service ready', { nats: config.KERNOS_NATS_URL });
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  health.setReady(false);
-  logger.info('shutting down', { signal });
-  const failed = await shutdownInOrder(
-    [
-      { name: 'service', run: () => service.stop() },
-      { name: 'approvals', run: () => approvals.stop() },
-      { name: 'temporal', run: () => temporal.close() },
-      { name: 'nats', run: () => nc.drain() },
-      { name: 'health', run: () => health.close() },
-      { name: 'telemetry', run: () => telemetry.shutdown() },
-    ],
-    config.KERNOS_SHUTDOWN_GRACE_MS,
-  );
-  process.exit(failed.length === 0 ? 0 : 1);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+installShutdown({
+  process,
+  logger,
+  health,
+  graceMs: config.KERNOS_SHUTDOWN_GRACE_MS,
+  steps: [
+    { name: 'service', run: () => service.stop() },
+    { name: 'approvals', run: () => approvals.stop() },
+    { name: 'temporal', run: () => temporal.close() },
+    { name: 'nats', run: () => nc.drain() },
+    { name: 'health', run: () => health.close() },
+    { name: 'telemetry', run: () => telemetry.shutdown() },
+  ],
+});

@@ -1,4 +1,4 @@
-import { connectNats, createLogger, natsReadiness, shutdownInOrder, startHealthServer } from '@kernos/service-kit';
+import { connectNats, createLogger, natsReadiness, installShutdown, shutdownInOrder, startHealthServer } from '@kernos/service-kit';
 import { setupTelemetry } from '@kernos/telemetry';
 import { loadGraphConfig } from './config.js';
 import { createEmbedder } from './embeddings.js';
@@ -40,27 +40,20 @@ const service = createGraphService({
   outboxStream: config.KERNOS_GRAPH_OUTBOX_STREAM,
 });
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  health.setReady(false);
-  logger.info('shutting down', { signal });
-  const failed = await shutdownInOrder(
-    [
-      { name: 'service', run: () => service.stop() },
-      { name: 'nats', run: () => nc.drain() },
-      // After NATS: no handler can still be using a session when the pool closes.
-      { name: 'neo4j', run: () => driver.close() },
-      { name: 'health', run: () => health.close() },
-      { name: 'telemetry', run: () => telemetry.shutdown() },
-    ],
-    config.KERNOS_SHUTDOWN_GRACE_MS,
-  );
-  process.exit(failed.length === 0 ? 0 : 1);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+installShutdown({
+  process,
+  logger,
+  health,
+  graceMs: config.KERNOS_SHUTDOWN_GRACE_MS,
+  steps: [
+    { name: 'service', run: () => service.stop() },
+    { name: 'nats', run: () => nc.drain() },
+    // After NATS: no handler can still be using a session when the pool closes.
+    { name: 'neo4j', run: () => driver.close() },
+    { name: 'health', run: () => health.close() },
+    { name: 'telemetry', run: () => telemetry.shutdown() },
+  ],
+});
 
 try {
   await service.start();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connectNats, createKernelClient, createLogger, natsReadiness, shutdownInOrder, startHealthServer } from '@kernos/service-kit';
+import { connectNats, createKernelClient, createLogger, natsReadiness, installShutdown, startHealthServer } from '@kernos/service-kit';
 import { setupTelemetry } from '@kernos/telemetry';
 import { loadModelGatewayConfig } from './config.js';
 import { createModelGatewayService } from './service.js';
@@ -25,22 +25,15 @@ if (config.keys.length === 0) logger.warn('no API keys configured: every request
 health.setReady(true);
 logger.info('model gateway ready', { baseUrl, jobs: config.keys.map((k) => k.jobId) });
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  health.setReady(false);
-  logger.info('shutting down', { signal });
-  const failed = await shutdownInOrder(
-    [
-      { name: 'http', run: () => service.stop() },
-      { name: 'nats', run: () => nc.drain() },
-      { name: 'health', run: () => health.close() },
-      { name: 'telemetry', run: () => telemetry.shutdown() },
-    ],
-    config.KERNOS_SHUTDOWN_GRACE_MS,
-  );
-  process.exit(failed.length === 0 ? 0 : 1);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+installShutdown({
+  process,
+  logger,
+  health,
+  graceMs: config.KERNOS_SHUTDOWN_GRACE_MS,
+  steps: [
+    { name: 'http', run: () => service.stop() },
+    { name: 'nats', run: () => nc.drain() },
+    { name: 'health', run: () => health.close() },
+    { name: 'telemetry', run: () => telemetry.shutdown() },
+  ],
+});

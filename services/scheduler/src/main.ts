@@ -1,4 +1,4 @@
-import { connectNats, createLogger, natsReadiness, shutdownInOrder, startHealthServer } from '@kernos/service-kit';
+import { connectNats, createLogger, natsReadiness, installShutdown, startHealthServer } from '@kernos/service-kit';
 import { setupTelemetry } from '@kernos/telemetry';
 import { hostname } from 'node:os';
 import { Kvm } from '@nats-io/kv';
@@ -46,23 +46,16 @@ logger.info('scheduler service ready', {
   endpoints: config.KERNOS_ENDPOINTS.map(({ name, model, baseUrl, maxConcurrent, policy }) => ({ name, model, baseUrl, maxConcurrent, policy })),
 });
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  health.setReady(false);
-  logger.info('shutting down', { signal });
-  const failed = await shutdownInOrder(
-    [
-      { name: 'service', run: () => service.stop() },
-      { name: 'nats', run: () => nc.drain() },
-      { name: 'temporal', run: async () => temporal?.close() },
-      { name: 'health', run: () => health.close() },
-      { name: 'telemetry', run: () => telemetry.shutdown() },
-    ],
-    config.KERNOS_SHUTDOWN_GRACE_MS,
-  );
-  process.exit(failed.length === 0 ? 0 : 1);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+installShutdown({
+  process,
+  logger,
+  health,
+  graceMs: config.KERNOS_SHUTDOWN_GRACE_MS,
+  steps: [
+    { name: 'service', run: () => service.stop() },
+    { name: 'nats', run: () => nc.drain() },
+    { name: 'temporal', run: async () => temporal?.close() },
+    { name: 'health', run: () => health.close() },
+    { name: 'telemetry', run: () => telemetry.shutdown() },
+  ],
+});
