@@ -42,6 +42,14 @@ describe('simulate', () => {
     expect(result.byClass.research.completionMeanMs).toBeCloseTo(2_000, 6);
   });
 
+  it('holds the slot for the kernel overhead and delays each request by the turn gap', () => {
+    const agents: AgentSpec[] = ['a', 'b'].map((id) => ({ id, tenant: 't', cls: 'research', arrivalMs: 0, priority: 0, deadlineMs: 0, turns: [turn(1_000)] }));
+    const capacity = { maxConcurrent: 1, tokensPerSecond: 1_000, latencyMs: 0 };
+    expect(simulate(agents, () => policyFactories.fifo(), capacity).makespanMs).toBeCloseTo(2_000, 6);
+    // Each turn holds the only slot 200 ms longer, and both requests come 100 ms after arrival.
+    expect(simulate(agents, () => policyFactories.fifo(), { ...capacity, slotOverheadMs: 200, turnGapMs: 100 }).makespanMs).toBeCloseTo(2_500, 6);
+  });
+
   it('lets a priority policy serve the urgent agent before a backlog that fifo makes it wait behind', () => {
     const agents: AgentSpec[] = [
       ...Array.from({ length: 5 }, (_, i): AgentSpec => ({ id: `r${i}`, tenant: 't', cls: 'research', arrivalMs: 0, priority: 1, deadlineMs: 0, turns: [turn(1_000)] })),
@@ -56,6 +64,27 @@ describe('simulate', () => {
     expect(priority.byClass.triage.deadlineAttainment).toBe(1);
     // The clairvoyant ceiling runs the shortest program first too.
     expect(simulate(agents, (oracle) => createClairvoyantPolicy(oracle), capacity).byClass.triage.completionMeanMs).toBeCloseTo(1_099, 0);
+  });
+});
+
+describe('fairness metric', () => {
+  // Two tenants each queue 40 one-turn agents of 1 s at t=0 on one slot: both are backlogged for the first 40 s.
+  const agents: AgentSpec[] = ['a', 'b'].flatMap((tenant) =>
+    Array.from({ length: 40 }, (_, i): AgentSpec => ({ id: `${tenant}${i}`, tenant, cls: 'research', arrivalMs: 0, priority: 0, deadlineMs: 0, turns: [turn(1_000)] })),
+  );
+  const capacity = { maxConcurrent: 1, tokensPerSecond: 1_000, latencyMs: 0 };
+
+  it('scores fifo, which serves all of one tenant first, as unfair while both are backlogged', () => {
+    const result = simulate(agents, () => policyFactories.fifo(), capacity);
+    // First window: tenant a got every grant, b none.
+    expect(result.jainWindows).toBeGreaterThanOrEqual(1);
+    expect(result.jain).toBeLessThan(0.8);
+  });
+
+  it('scores VTC, which alternates the tenants, as fair', () => {
+    const result = simulate(agents, () => policyFactories.fair(), capacity);
+    expect(result.jain).toBeGreaterThan(0.99);
+    expect(result.byClass.research.queuedP95Ms).toBeGreaterThan(70_000);
   });
 });
 

@@ -17,6 +17,14 @@ export interface CapacityModel {
   latencySigma?: number;
   /** Seed of the latency sequence (default 1, the emulator's default). */
   seed?: number;
+  /**
+   * Time each turn holds its slot on top of the model's, for the kernel's hops between the grant and the model
+   * call and from the reply to the release (default 0: the scheduler's ideal). Benchmark B sets it to what it
+   * measured on the real stack, to tell the kernel's cost from the policy's order.
+   */
+  slotOverheadMs?: number;
+  /** Time added before each turn's request outside the slot (enqueue round trip, workflow tasks; default 0). */
+  turnGapMs?: number;
 }
 
 export interface ClassStats {
@@ -26,15 +34,32 @@ export interface ClassStats {
   slowdownMean: number;
   /** Share of this class's agents with a deadline that finished by it (NaN when none has one). */
   deadlineAttainment: number;
+  /** p95 over agents of the total time their turns spent queued (the part of completion a policy decides). */
+  queuedP95Ms: number;
 }
 
 export interface SimResult {
   policy: string;
   byClass: Record<AgentClass, ClassStats>;
-  /** Jain's index of per-tenant service among backlogged tenants, averaged over 30 s windows. */
+  /**
+   * Jain's index over the backlogged tenants' normalised service, averaged over 30 s windows: per window, each
+   * tenant backlogged (a turn queued) for at least half of it scores the tokens granted to it in the window
+   * (input + actual output of each turn, counted at its grant, as the VTC counters charge them) per ms it was
+   * backlogged, divided by its weight (all 1 here). Normalising by backlogged time compares service *rates while
+   * backlogged*, the quantity fair queuing equalises (VTC, Sheng et al. OSDI'24, compares service over intervals
+   * in which the clients are backlogged).
+   */
   jain: number;
   /** How many windows had at least two backlogged tenants (the windows the Jain index averages over). */
   jainWindows: number;
+  /** The previous definition, kept for comparison: tokens granted per window, not normalised by backlogged time. */
+  jainAbsolute: number;
+  /**
+   * Service *delivered* while backlogged (input over the prefill, output as decoded, only while the tenant still has
+   * a turn queued) per ms backlogged. Kept for comparison; it undercounts tenants that queue one turn at a time
+   * (their turn is served after they stop being backlogged), so even pure VTC scores low on it.
+   */
+  jainDelivered: number;
   /** Output tokens decoded while someone was queued, over tokensPerSecond × that time. */
   backloggedUtilisation: number;
   makespanMs: number;
@@ -54,6 +79,13 @@ interface RunState {
   readonly isolatedMs: number;
   next: number;
   doneAt: number;
+  queuedMs: number;
+}
+
+/** A granted turn in its first-token latency: its input tokens are served at `perMs` until `until`. */
+interface Prefill {
+  readonly tenant: string;
+  readonly perMs: number;
 }
 
 type Event = { at: number; order: number; run: () => void };
@@ -81,11 +113,14 @@ export function simulate(
   const latencyMedian = capacity.latencyMs ?? 300;
   const latency = createLognormalSampler({ median: latencyMedian, sigma: capacity.latencySigma ?? 0.5, seed: capacity.seed ?? 1 });
   const rateAlone = perRequestCap > 0 ? Math.min(tps, perRequestCap) : tps;
+  const slotOverheadMs = capacity.slotOverheadMs ?? 0;
+  const turnGapMs = capacity.turnGapMs ?? 0;
 
   const runs = agents.map<RunState>((spec) => ({
     spec,
     next: 0,
     doneAt: 0,
+    queuedMs: 0,
     isolatedMs: spec.turns.reduce((sum, turn) => sum + latencyMedian + turn.outputTokens / rateAlone + turn.toolMs, 0),
   }));
   const byRunId = new Map(runs.map((run) => [run.spec.id, run]));
@@ -115,29 +150,39 @@ export function simulate(
   const windowService = new Map<number, Map<string, number>>();
   const windowBacklog = new Map<number, Map<string, number>>();
   const queuedPerTenant = new Map<string, number>();
+  const prefilling = new Set<Prefill>();
+  const grantService = new Map<number, Map<string, number>>();
+  /** Adds `perMs` × the time of [from, to) to the tenant's entry of each 30-s window it overlaps. */
+  const spread = (windows: Map<number, Map<string, number>>, tenant: string, from: number, to: number, perMs: number) => {
+    let t = from;
+    while (t < to) {
+      const w = Math.floor(t / windowMs);
+      const end = Math.min(to, (w + 1) * windowMs);
+      const m = windows.get(w) ?? new Map<string, number>();
+      m.set(tenant, (m.get(tenant) ?? 0) + perMs * (end - t));
+      windows.set(w, m);
+      t = end;
+    }
+  };
+  const backloggedTenant = (tenant: string) => (queuedPerTenant.get(tenant) ?? 0) > 0;
 
   const advance = (to: number) => {
     const dt = to - now;
     if (dt <= 0) return;
     if (decoding.size > 0) {
       const rate = perRequestCap > 0 ? Math.min(tps / decoding.size, perRequestCap) : tps / decoding.size;
-      for (const turn of decoding) turn.remaining -= rate * dt;
+      for (const turn of decoding) {
+        turn.remaining -= rate * dt;
+        // Service while backlogged: only a tenant that is waiting for more counts what it gets meanwhile.
+        const tenant = turn.agent.spec.tenant;
+        if (backloggedTenant(tenant)) spread(windowService, tenant, now, to, rate);
+      }
       if (policy.size > 0) decodedWhileBacklogged += rate * dt * decoding.size;
     }
+    for (const prefill of prefilling) if (backloggedTenant(prefill.tenant)) spread(windowService, prefill.tenant, now, to, prefill.perMs);
     if (policy.size > 0) backloggedMs += dt;
     // Backlog time per tenant per window (a tenant with a queued turn for a whole window is fully backlogged).
-    for (const [tenant, count] of queuedPerTenant) {
-      if (count <= 0) continue;
-      let t = now;
-      while (t < to) {
-        const w = Math.floor(t / windowMs);
-        const end = Math.min(to, (w + 1) * windowMs);
-        const m = windowBacklog.get(w) ?? new Map<string, number>();
-        m.set(tenant, (m.get(tenant) ?? 0) + (end - t));
-        windowBacklog.set(w, m);
-        t = end;
-      }
-    }
+    for (const [tenant, count] of queuedPerTenant) if (count > 0) spread(windowBacklog, tenant, now, to, 1);
     now = to;
   };
 
@@ -187,11 +232,20 @@ export function simulate(
       const tenant = turn.agent.spec.tenant;
       queuedPerTenant.set(tenant, queuedPerTenant.get(tenant)! - 1);
       const spec = turn.agent.spec.turns[turn.index]!;
+      turn.agent.queuedMs += now - waiter.enqueuedAt;
       const w = Math.floor(now / windowMs);
-      const service = windowService.get(w) ?? new Map<string, number>();
-      service.set(tenant, (service.get(tenant) ?? 0) + spec.inputTokens + spec.outputTokens);
-      windowService.set(w, service);
-      at(now + latency(), () => decoding.add(turn));
+      const granted = grantService.get(w) ?? new Map<string, number>();
+      granted.set(tenant, (granted.get(tenant) ?? 0) + spec.inputTokens + spec.outputTokens);
+      grantService.set(w, granted);
+      // The input tokens are served over the first-token latency (the prefill), output tokens as they decode.
+      const firstToken = latency() + slotOverheadMs;
+      const prefill: Prefill = { tenant, perMs: firstToken > 0 ? spec.inputTokens / firstToken : 0 };
+      if (firstToken > 0) prefilling.add(prefill);
+      else if (queuedPerTenant.get(tenant)! > 0) spread(windowService, tenant, now, now + 1, spec.inputTokens);
+      at(now + firstToken, () => {
+        prefilling.delete(prefill);
+        decoding.add(turn);
+      });
     }
   };
 
@@ -204,11 +258,11 @@ export function simulate(
     policy.onFinish?.({ ref: turn.waiter.ref, estimatedTokens: turn.waiter.estimatedTokens }, spec.inputTokens + spec.outputTokens, now);
     run.next++;
     if (run.next >= run.spec.turns.length) run.doneAt = now;
-    else at(now + spec.toolMs, () => request(run));
+    else at(now + spec.toolMs + turnGapMs, () => request(run));
     dispatch();
   };
 
-  for (const run of runs) at(run.spec.arrivalMs, () => request(run));
+  for (const run of runs) at(run.spec.arrivalMs + turnGapMs, () => request(run));
 
   for (;;) {
     const top = events.peek();
@@ -235,16 +289,24 @@ export function simulate(
       completionP95Ms: percentile(completions, 0.95),
       slowdownMean: mean(mine.map((run) => (run.doneAt - run.spec.arrivalMs) / run.isolatedMs)),
       deadlineAttainment: withDeadline.length === 0 ? Number.NaN : withDeadline.filter((run) => run.doneAt <= run.spec.deadlineMs).length / withDeadline.length,
+      queuedP95Ms: percentile(mine.map((run) => run.queuedMs).sort((a, b) => a - b), 0.95),
     };
   }
 
-  // Fairness: in each 60 s window, the tenants that had a queued turn for at least half of it wanted more than
-  // they got; among them service should be equal. Jain's index per window, averaged over windows with >= 2 such tenants.
+  // Fairness: in each 30 s window, the tenants that had a queued turn for at least half of it wanted more than
+  // they got; among them the service rate while backlogged should be equal. Jain's index per window, averaged over
+  // windows with >= 2 such tenants.
   const indices: number[] = [];
+  const absolute: number[] = [];
+  const delivered: number[] = [];
   for (const [w, backlog] of windowBacklog) {
-    const service = windowService.get(w) ?? new Map<string, number>();
-    const xs = [...backlog].filter(([, ms]) => ms >= windowMs / 2).map(([tenant]) => service.get(tenant) ?? 0);
-    if (xs.length >= 2) indices.push(jain(xs));
+    const tenants = [...backlog].filter(([, ms]) => ms >= windowMs / 2);
+    if (tenants.length < 2) continue;
+    const granted = grantService.get(w) ?? new Map<string, number>();
+    const served = windowService.get(w) ?? new Map<string, number>();
+    indices.push(jain(tenants.map(([tenant, ms]) => (granted.get(tenant) ?? 0) / ms)));
+    absolute.push(jain(tenants.map(([tenant]) => granted.get(tenant) ?? 0)));
+    delivered.push(jain(tenants.map(([tenant, ms]) => (served.get(tenant) ?? 0) / ms)));
   }
 
   return {
@@ -252,6 +314,8 @@ export function simulate(
     byClass,
     jain: indices.length === 0 ? 1 : mean(indices),
     jainWindows: indices.length,
+    jainAbsolute: absolute.length === 0 ? 1 : mean(absolute),
+    jainDelivered: delivered.length === 0 ? 1 : mean(delivered),
     backloggedUtilisation: backloggedMs === 0 ? 1 : decodedWhileBacklogged / (tps * backloggedMs),
     makespanMs: now,
     decisions,

@@ -1,12 +1,6 @@
 import { IndexedHeap } from '../heap.js';
 import type { Policy, PolicyOptions, Waiter } from '../policy.js';
-import { tenantOf } from './keys.js';
-import { VirtualTokenCounters } from './fair.js';
-
-interface TenantQueue {
-  readonly tenant: string;
-  readonly waiters: IndexedHeap<Waiter>;
-}
+import { TenantQueues } from './tenant-queues.js';
 
 /**
  * The default policy: priority, deadlines and fairness in one order.
@@ -29,57 +23,32 @@ export function createCompositePolicy(options: PolicyOptions = {}): Policy {
   const agingMs = options.agingMsPerLevel ?? 15_000;
   const urgencyMs = options.urgencyMs ?? 15_000;
   const tokensPerLevel = options.fairnessTokensPerLevel ?? 5_000;
-  const counters = new VirtualTokenCounters(options.tenantWeights);
   const agedKey = (w: Waiter) => w.priority - w.enqueuedAt / agingMs;
-  const tenants = new Map<string, TenantQueue>();
-  const backlogged = new Set<TenantQueue>();
+  const queues = new TenantQueues((a, b) => {
+    const ka = agedKey(a);
+    const kb = agedKey(b);
+    return ka !== kb ? ka > kb : a.seq < b.seq;
+  }, options.tenantWeights);
   const urgent = new IndexedHeap<Waiter>((a, b) => (a.deadlineMs !== b.deadlineMs ? a.deadlineMs < b.deadlineMs : a.seq < b.seq));
-  let size = 0;
 
-  const minBacklogged = (): number | undefined => {
-    let min: number | undefined;
-    for (const queue of backlogged) {
-      const value = counters.get(queue.tenant);
-      if (min === undefined || value < min) min = value;
-    }
-    return min;
-  };
   const takeOut = (waiter: Waiter): Waiter => {
-    const queue = tenants.get(tenantOf(waiter.ref))!;
-    queue.waiters.remove(waiter);
-    if (queue.waiters.size === 0) backlogged.delete(queue);
+    queues.remove(waiter);
     urgent.remove(waiter);
-    size--;
     return waiter;
   };
 
   return {
     name: 'composite',
     get size() {
-      return size;
+      return queues.size;
     },
     add(waiter) {
-      const tenant = tenantOf(waiter.ref);
-      let queue = tenants.get(tenant);
-      if (!queue) {
-        queue = { tenant, waiters: new IndexedHeap<Waiter>((a, b) => {
-          const ka = agedKey(a);
-          const kb = agedKey(b);
-          return ka !== kb ? ka > kb : a.seq < b.seq;
-        }) };
-        tenants.set(tenant, queue);
-      }
-      if (queue.waiters.size === 0) {
-        counters.lift(tenant, minBacklogged());
-        backlogged.add(queue);
-      }
-      queue.waiters.push(waiter);
+      if (queues.has(waiter)) return;
+      queues.add(waiter);
       if (waiter.deadlineMs > 0) urgent.push(waiter);
-      size++;
     },
     remove(waiter) {
-      const queue = tenants.get(tenantOf(waiter.ref));
-      if (!queue?.waiters.has(waiter)) return false;
+      if (!queues.has(waiter)) return false;
       takeOut(waiter);
       return true;
     },
@@ -88,12 +57,12 @@ export function createCompositePolicy(options: PolicyOptions = {}): Policy {
       const due = urgent.peek();
       if (due && due.deadlineMs - urgencyMs <= now) return takeOut(due);
 
-      const floor = minBacklogged() ?? 0;
+      const floor = queues.minBacklogged() ?? 0;
       let best: Waiter | undefined;
       let bestScore = 0;
-      for (const queue of backlogged) {
+      for (const queue of queues.backlogged()) {
         const head = queue.waiters.peek()!;
-        const score = agedKey(head) - (counters.get(queue.tenant) - floor) / tokensPerLevel;
+        const score = agedKey(head) - (queues.counters.get(queue.tenant) - floor) / tokensPerLevel;
         if (!best || score > bestScore || (score === bestScore && head.seq < best.seq)) {
           best = head;
           bestScore = score;
@@ -101,7 +70,7 @@ export function createCompositePolicy(options: PolicyOptions = {}): Policy {
       }
       return best && takeOut(best);
     },
-    onGrant: (waiter) => counters.granted(tenantOf(waiter.ref), waiter.estimatedTokens),
-    onFinish: (served, actualTokens) => counters.finished(served, actualTokens),
+    onGrant: (waiter) => queues.granted(waiter),
+    onFinish: (served, actualTokens) => queues.finished(served, actualTokens),
   };
 }
