@@ -91,6 +91,11 @@ export interface LlmTurnResult {
   waitedMs: number;
   inputTokens: number;
   outputTokens: number;
+  /**
+   * False when the activity could not give the lease back (NATS or the scheduler was away): the workflow then
+   * releases it with a retried activity, so the slot is not held until the lease TTL. Unset means released.
+   */
+  leaseReleased?: boolean;
 }
 
 export interface AccessCheckInput {
@@ -114,6 +119,11 @@ export interface ToolCallInput {
   governance: GovernanceInput;
   tool: string;
   arguments: string;
+  /**
+   * Tools granted to the job. When set, the tool gateway asks services/access before calling (denied tools are
+   * refused and audited there too); unset keeps the old behaviour (the gateway trusts the workflow's own check).
+   */
+  grantedTools?: string[];
 }
 
 export interface ToolCallResult {

@@ -2,9 +2,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKernel, type Kernel } from '@kernos/launcher';
 import { Objm } from '@nats-io/obj';
-import { connectNats } from '@kernos/service-kit';
+import { trace } from '@opentelemetry/api';
+import { connectNats, createKernelClient } from '@kernos/service-kit';
+import { contracts } from '@kernos/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentState, PendingDecision } from '@kernos/sdk';
+import type { AgentState, PendingDecision } from '../src/sdk/index.js';
 import type { ApprovalView } from '../src/types.js';
 import type { ResearchInput, ResearchResult } from '../src/workflows/research.js';
 import type { TriageInput, TriageResult } from '../src/workflows/triage.js';
@@ -113,7 +115,14 @@ describe('example agents', () => {
     });
     const approval = await waitFor('a tool-call approval', async () => (await first.query<ApprovalView[]>('pendingApprovals'))[0]);
     expect(approval).toMatchObject({ status: 'pending', approver: 'lead@example.com' });
-    await first.executeUpdate('approvalDecision', { args: [{ approvalId: approval.id, approver: 'lead@example.com', approve: true, comment: 'ok' }] });
+    // Through services/access, as the cockpit and `kernos approve` decide: the tool gateway asks access again before
+    // the call, and only an approval access recorded counts there (an Update sent to the workflow alone would not).
+    const nc = await connectNats({ url: natsUrl, name: 'sdk-it-approver' });
+    try {
+      await createKernelClient(nc, trace.getTracer('sdk-it')).call(contracts.access.decide, { approvalId: approval.id, approver: 'lead@example.com', approve: true, comment: 'ok' });
+    } finally {
+      await nc.close();
+    }
 
     const decision = await waitFor('a publish decision', async () => (await first.query<PendingDecision[]>('pendingDecisions'))[0]);
     expect(decision).toMatchObject({ action: 'report.publish', resource: `topic-${tag}`, approver: 'lead@example.com' });

@@ -190,6 +190,19 @@ describe('model emulator over HTTP with the openai client', () => {
     expect(stats.tokensOut).toBe(encode('from http').length * 2 + encode('Answer: x').length);
   });
 
+
+  it('records the tools each chat request offered, newest last, over HTTP too', async () => {
+    const { emulator, client, url } = await start();
+    const tool = (name: string) => ({ type: 'function' as const, function: { name, parameters: { type: 'object' } } });
+    await client.chat.completions.create({ model: MODEL, user: 'agent-1', messages: [{ role: 'user', content: 'first' }], tools: [tool('echo'), tool('add')] });
+    await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'second' }] });
+    expect(emulator.requests()).toEqual([
+      { model: MODEL, user: 'agent-1', lastUserText: 'first', tools: ['echo', 'add'] },
+      { model: MODEL, user: undefined, lastUserText: 'second', tools: [] },
+    ]);
+    const served = (await (await fetch(`${url}/emulator/requests`)).json()) as { requests: Array<{ tools: string[] }> };
+    expect(served.requests.map((r) => r.tools)).toEqual([['echo', 'add'], []]);
+  });
   it('rejects bad bodies with 400 naming the field, n>1, and unknown models with 404', async () => {
     const { client } = await start();
     const fail = (body: Record<string, unknown>) =>

@@ -99,7 +99,23 @@ export interface Emulator {
   stats(): EmulatorStats;
   /** Zeroes the counters (in-flight and queued reflect reality and are not reset). */
   resetStats(): void;
+  /** The most recent chat requests (at most 256, oldest first), as `GET /emulator/requests` serves them. */
+  requests(): RecordedChatRequest[];
 }
+
+/**
+ * What the emulator remembers of a chat request, so a test can assert what a client offered the model (e.g. that
+ * an agent's tool list holds only what its job may call). Bounded: only the last 256 are kept.
+ */
+export interface RecordedChatRequest {
+  model: string;
+  user: string | undefined;
+  lastUserText: string;
+  /** Names of the function tools offered, in request order. */
+  tools: string[];
+}
+
+const RECORDED_REQUESTS = 256;
 
 type Unit =
   | { kind: 'content'; text: string }
@@ -121,6 +137,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const embeddingDimensions = options.embeddingDimensions ?? 256;
   const retryAfterMs = options.retryAfterMs ?? 1000;
 
+  const recorded: RecordedChatRequest[] = [];
   const gate = createGate({ maxConcurrent: options.maxConcurrent ?? 16, maxQueue: options.maxQueue ?? Infinity });
   const pacer = createTokenPacer({
     tokensPerSecond: unlimitedIfZero(options.tokensPerSecond ?? 1000) * timeScale,
@@ -226,7 +243,10 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         { 'retry-after': String(Math.ceil(wait / 1000)), 'retry-after-ms': String(wait) },
       );
     }
-    const scripted = scripts.take({ model: request.model, user: request.user, lastUserText: lastUserText(request.messages) });
+    const lastText = lastUserText(request.messages);
+    recorded.push({ model: request.model, user: request.user ?? undefined, lastUserText: lastText, tools: (request.tools ?? []).map((t) => t.function.name) });
+    if (recorded.length > RECORDED_REQUESTS) recorded.shift();
+    const scripted = scripts.take({ model: request.model, user: request.user, lastUserText: lastText });
     const abort = new AbortController();
     cancellers.add(abort);
     res.on('close', () => {
@@ -397,6 +417,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         return sendJson(res, 200, { cleared: true });
       case 'GET /emulator/stats':
         return sendJson(res, 200, stats());
+      case 'GET /emulator/requests':
+        return sendJson(res, 200, { requests: recorded });
       case 'DELETE /emulator/stats':
         resetStats();
         return sendJson(res, 200, stats());
@@ -461,6 +483,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     clearScript: () => scripts.clear(),
     stats,
     resetStats,
+    requests: () => [...recorded],
   };
 }
 

@@ -4,6 +4,7 @@ export {
   type Emulator,
   type EmulatorOptions,
   type EmulatorStats,
+  type RecordedChatRequest,
   type OutputLengthOptions,
 } from './emulator.js';
 export { loadConfig, type EmulatorConfig } from './config.js';

@@ -2,7 +2,9 @@
 // Cedar policies, an audit record per decision written off the request path) and a kernel client that sends
 // checks one after another, as an activity does. Both run in this process against a nats-server of the
 // benchmark's own on loopback (so no other access service in the queue group answers).
-//   npx tsx services/access/bench/decision-latency.ts [--requests 5000] [--warmup 500]
+//   npx tsx services/access/bench/decision-latency.ts [--requests 5000] [--warmup 500] [--concurrency 1]
+// --concurrency N keeps N checks in flight at once (the service under load, e.g. to hunt the V8 crash of
+// docs/benchmarks.md); latencies then include queueing.
 // Prints p50/p90/p99 of the round trip and of the in-process Cedar evaluation alone.
 import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -15,9 +17,11 @@ import { createPolicyEngine } from '../src/policy/engine.js';
 import { createAccessService } from '../src/service.js';
 import { startPrivateNats } from '../test/private-nats.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '5000' }, warmup: { type: 'string', default: '500' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '5000' }, warmup: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '1' } } });
 const requests = Number(values.requests);
 const warmup = Number(values.warmup);
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a whole number >= 1, got "${values.concurrency}"`);
 
 const server = await startPrivateNats();
 const nc = await connectNats({ url: server.url, name: 'access-bench-service' });
@@ -57,15 +61,21 @@ const report = (label: string, samples: number[]) => {
 // distinct ones (a new agent id each time) pay for Cedar on every request.
 async function measure(distinct: boolean): Promise<number[]> {
   const samples: number[] = [];
-  for (let i = 0; i < warmup + requests; i++) {
-    // A new run every 100 checks, as many runs' records chain in parallel in a real kernel.
-    const ref = { ...request.ref, runId: `run-${distinct ? 'd' : 'r'}-${Math.floor(i / 100)}`, agentId: distinct ? `agent-${i}` : request.ref.agentId };
-    const started = performance.now();
-    const reply = await kernel.call(contracts.access.check, { ...request, ref });
-    const elapsed = performance.now() - started;
-    if (reply.decision !== access.Decision.ALLOW) throw new Error(`unexpected decision ${reply.decision}`);
-    if (i >= warmup) samples.push(elapsed);
-  }
+  let next = 0;
+  // `concurrency` callers share one sequence of checks; with 1 they go one after another, as an activity sends them.
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < warmup + requests; i = next++) {
+        // A new run every 100 checks, as many runs' records chain in parallel in a real kernel.
+        const ref = { ...request.ref, runId: `run-${distinct ? 'd' : 'r'}-${Math.floor(i / 100)}`, agentId: distinct ? `agent-${i}` : request.ref.agentId };
+        const started = performance.now();
+        const reply = await kernel.call(contracts.access.check, { ...request, ref });
+        const elapsed = performance.now() - started;
+        if (reply.decision !== access.Decision.ALLOW) throw new Error(`unexpected decision ${reply.decision}`);
+        if (i >= warmup) samples.push(elapsed);
+      }
+    }),
+  );
   return samples;
 }
 const repeated = await measure(false);
@@ -77,7 +87,7 @@ for (let i = 0; i < requests; i++) {
   engine.decide(decoded);
   evaluations.push(performance.now() - started);
 }
-console.log(`kernos.access.check decision latency (${new Date().toISOString()}, node ${process.version}, loopback nats-server)`);
+console.log(`kernos.access.check decision latency (${new Date().toISOString()}, node ${process.version}, loopback nats-server, ${concurrency} in flight)`);
 report('round trip, repeated question (cached)', repeated);
 report('round trip, distinct questions (Cedar)', distinct);
 report('Cedar evaluation in process (2 sets)', evaluations);

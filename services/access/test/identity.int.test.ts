@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { trace } from '@opentelemetry/api';
-import { createAuditPublisher, ensureAuditStream, verifyAudit } from '@kernos/audit';
+import { createAuditPublisher, ensureAuditStream, queryAudit, verifyAudit } from '@kernos/audit';
 import { createKernelClient, createLogger } from '@kernos/service-kit';
 import { audit, contracts } from '@kernos/wire';
 import { openApprovalStore, type ApprovalStore } from '../src/approvals/store.js';
@@ -95,11 +95,73 @@ describe('per-role NATS credentials', () => {
     expect(result).toMatchObject({ ok: true, records: 2 });
   });
 
+  it('let a worker take a lease by ticket (enqueue, ticket, withdraw, renew) as well as by acquire', async () => {
+    const worker = await as('worker');
+    for (const subject of ['kernos.scheduler.acquire', 'kernos.scheduler.enqueue', 'kernos.scheduler.ticket', 'kernos.scheduler.withdraw', 'kernos.scheduler.renew', 'kernos.scheduler.release']) {
+      expect(await publishRefused(worker, subject), subject).toBe(false);
+    }
+    expect(await publishRefused(worker, 'kernos.scheduler.control')).toBe(true);
+  });
+
   it('let the access role write audit records directly, and not the cockpit', async () => {
     const access = await as('access');
     expect(await publishRefused(access, 'kernos.audit.acme.job-2.run-2')).toBe(false);
     const cockpit = await as('cockpit');
     expect(await publishRefused(cockpit, 'kernos.audit.acme.job-2.run-2')).toBe(true);
     expect(await publishRefused(cockpit, 'kernos.access.approvals')).toBe(false);
+  });
+
+  it('let the model gateway check access and append audit through access, and nothing internal', async () => {
+    const gateway = await as('model-gateway');
+    const kernel = createKernelClient(gateway, trace.getTracer('identity-test'));
+    const ref = { tenant: 'acme', jobId: 'job-3', runId: `run-mg-${Date.now()}`, agentId: 'openai-client:job-3' };
+    const verdict = await kernel.call(contracts.access.check, { ref, governance: { riskLevel: 'minimal' }, action: 'model.use', resource: 'default' });
+    expect(verdict.rule).toBe('model-use');
+    const appended = await kernel.call(contracts.audit.append, { record: { kind: audit.Kind.LLM_TURN, ref, service: 'model-gateway', outcome: 'ok' } });
+    expect(appended.seq).toBeGreaterThan(0n);
+    // Leases: no scheduler runs here, so only the permission is checked.
+    expect(await publishRefused(gateway, 'kernos.scheduler.acquire')).toBe(false);
+    expect(await publishRefused(gateway, 'kernos.scheduler.release')).toBe(false);
+    for (const subject of [
+      'kernos.audit.acme.job-3.run-3',
+      '$JS.API.STREAM.DELETE.AUDIT',
+      '$JS.API.STREAM.CREATE.AUDIT',
+      '$KV.KERNOS_APPROVALS.apr-1',
+      'kernos.access.decide',
+      'kernos.scheduler.control',
+      'kernos.graph.write-fact',
+      'kernos.tool-gateway.call',
+    ]) {
+      expect(await publishRefused(gateway, subject), subject).toBe(true);
+    }
+    const forged = createAuditPublisher(jetstream(gateway), { maxAttempts: 1 });
+    await expect(forged.publish({ kind: audit.Kind.LLM_TURN, ref })).rejects.toThrow();
+  });
+
+  it('let the cockpit read the audit stream and decide approvals, but not append, tamper or act as a worker', async () => {
+    const worker = await as('worker');
+    const ref = { tenant: 'acme', jobId: 'job-4', runId: `run-ck-${Date.now()}`, agentId: 'a' };
+    await createKernelClient(worker, trace.getTracer('identity-test')).call(contracts.audit.append, { record: { kind: audit.Kind.LLM_TURN, ref, service: 'worker', outcome: 'ok' } });
+    const cockpit = await as('cockpit');
+    // What the cockpit's audit view does: an ordered consumer on AUDIT, created, pulled and deleted.
+    const read = await queryAudit(jetstream(cockpit), { runId: ref.runId });
+    expect(read.map((r) => r.record.service)).toEqual(['worker']);
+    const kernel = createKernelClient(cockpit, trace.getTracer('identity-test'));
+    const pending = await kernel.call(contracts.access.approvals, {});
+    expect(Array.isArray(pending.approvals)).toBe(true);
+    expect(await publishRefused(cockpit, 'kernos.access.decide')).toBe(false);
+    expect(await publishRefused(cockpit, 'kernos.scheduler.control')).toBe(false);
+    for (const subject of [
+      'kernos.audit.append',
+      '$JS.API.STREAM.PURGE.AUDIT',
+      '$JS.API.STREAM.MSG.DELETE.AUDIT',
+      '$JS.API.STREAM.DELETE.KV_KERNOS_APPROVALS',
+      '$KV.KERNOS_APPROVALS.apr-1',
+      'kernos.scheduler.acquire',
+      'kernos.graph.write-fact',
+      'kernos.tool-gateway.call',
+    ]) {
+      expect(await publishRefused(cockpit, subject), subject).toBe(true);
+    }
   });
 });

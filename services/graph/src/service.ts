@@ -1,8 +1,10 @@
 import type { Tracer } from '@opentelemetry/api';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Driver } from 'neo4j-driver';
+import { createAuditPublisher, ensureAuditStream, type AuditPublisher } from '@kernos/audit';
 import { KernosError } from '@kernos/errors';
 import { createKernelClient, createKernosService, handle, type Logger, type NatsConnection } from '@kernos/service-kit';
-import { contracts, create, graph } from '@kernos/wire';
+import { audit as auditWire, contracts, create, graph } from '@kernos/wire';
 import { createAccessGate } from './access.js';
 import type { Embedder } from './embeddings.js';
 import { validateFacts } from './handlers/facts.js';
@@ -36,6 +38,11 @@ export interface GraphServiceDeps {
   applyConcurrency?: number;
   /** Clock in epoch millis (default Date.now). */
   now?: () => number;
+  /**
+   * Where each accepted write's KIND_GRAPH_WRITE record goes (the run's hash chain in the AUDIT stream). Default: a
+   * @kernos/audit publisher on `nc`, the stream ensured at start; `false` writes none (only for tests of other things).
+   */
+  audit?: AuditPublisher | false;
 }
 
 export function createGraphService(deps: GraphServiceDeps) {
@@ -45,6 +52,7 @@ export function createGraphService(deps: GraphServiceDeps) {
   const gate = createAccessGate(createKernelClient(nc, tracer));
   const functional = new Set((deps.functionalPredicates ?? []).map(normaliseName));
   const syncWaitMs = deps.syncWaitMs ?? 8_000;
+  const auditLog = deps.audit === false ? undefined : (deps.audit ?? createAuditPublisher(jetstream(nc)));
 
   // A query that cannot be embedded is still answered by its words; an embeddings outage must not blind search.
   const embedQuery = async (text: string): Promise<number[] | undefined> => {
@@ -53,6 +61,36 @@ export function createGraphService(deps: GraphServiceDeps) {
     } catch (error) {
       logger.warn('search without vectors: the query could not be embedded', { error: (error as Error).message });
       return undefined;
+    }
+  };
+
+  /** One KIND_GRAPH_WRITE record per accepted write, carrying the trace id of the handler's span (the caller's trace). */
+  const auditWrite = async (request: graph.WriteFactRequest, id: string, applied: { created: boolean; invalidatedFactIds: string[] } | undefined, traceId: string): Promise<void> => {
+    if (!auditLog || !request.ref) return;
+    try {
+      await auditLog.publish({
+        kind: auditWire.Kind.GRAPH_WRITE,
+        ref: request.ref,
+        ...(request.governance ? { governance: request.governance } : {}),
+        traceId,
+        service: 'graph',
+        action: 'data.write',
+        resource: request.dataCategory,
+        // applied: in Neo4j now (sync); accepted: durably in the outbox, applied shortly.
+        outcome: applied ? 'applied' : 'accepted',
+        detail: {
+          factId: id,
+          subject: request.subject,
+          predicate: request.predicate,
+          functional: request.functional,
+          validAtMs: Number(request.validAtMs),
+          sourceToolCallId: request.sourceToolCallId,
+          ...(applied ? { created: applied.created, invalidatedFactIds: applied.invalidatedFactIds } : {}),
+        },
+      });
+    } catch (error) {
+      logger.error('graph write accepted but its audit record could not be written', { factId: id, runId: request.ref.runId, error: (error as Error).message });
+      throw new KernosError('unavailable', `the write of fact ${id} is in the outbox but its audit record could not be written (retrying is safe): ${(error as Error).message}`, { cause: error });
     }
   };
 
@@ -76,6 +114,9 @@ export function createGraphService(deps: GraphServiceDeps) {
         });
         span.setAttributes({ 'kernos.graph.fact_id': id, 'kernos.run_id': provenance.runId, 'kernos.graph.sync': request.sync });
         const applied = await outbox.accept(accepted, request.sync ? { awaitAppliedMs: syncWaitMs } : {});
+        // No write is acknowledged before its record is in the run's chain: a failed audit append fails the reply
+        // (retryable), and the retried write is idempotent, so nothing is written that the trail does not show.
+        await auditWrite(accepted, id, applied, span.spanContext().traceId);
         if (!applied) return { factId: id, accepted: true };
         span.setAttribute('kernos.graph.created', applied.created);
         return { factId: id, accepted: true, applied: true, created: applied.created, invalidatedFactIds: applied.invalidatedFactIds };
@@ -135,6 +176,8 @@ export function createGraphService(deps: GraphServiceDeps) {
         throw new KernosError('unavailable', `cannot set up the graph outbox on JetStream: ${(error as Error).message}`, { cause: error });
       }
       await outbox.startConsumer();
+      // Idempotent: every service that writes audit ensures the stream at start.
+      if (auditLog && !deps.audit) await ensureAuditStream(await jetstreamManager(nc));
       await service.start();
     },
     /** Stops taking requests, waits for the ones in flight, then stops applying writes; the driver stays open. */

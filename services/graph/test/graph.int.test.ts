@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import { jetstream } from '@nats-io/jetstream';
 import neo4j, { type Driver } from 'neo4j-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryAudit, verifyAudit } from '@kernos/audit';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Kernel } from '@kernos/launcher';
 import { connectNats, createKernelClient, type KernelClient, type NatsConnection } from '@kernos/service-kit';
-import { contracts, graph, type MessageInitShape } from '@kernos/wire';
+import { audit, contracts, graph, type MessageInitShape } from '@kernos/wire';
 import { loadGraphConfig } from '../src/config.js';
 import { entityId, factId } from '../src/identity.js';
 import { migrations, runMigrations } from '../src/migrations.js';
@@ -29,6 +32,9 @@ let client: KernelClient;
 let peers: Kernel;
 let driver: Driver;
 let service: ReturnType<typeof createGraphService>;
+// The service's spans, from a provider of the test's own: never the global one (test files share a process).
+const spans = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
 
 // A job granted "public" and "internal", never "secret".
 const governance = governanceFor('public', 'internal');
@@ -39,7 +45,7 @@ beforeAll(async () => {
   client = createKernelClient(nc, tracer);
   peers = await startPeers({ ...process.env });
   driver = driverFor(config.KERNOS_NEO4J_URI);
-  service = graphService({ nc, driver, uri: config.KERNOS_NEO4J_URI, openaiBaseUrl: peers.openaiBaseUrl });
+  service = graphService({ nc, driver, uri: config.KERNOS_NEO4J_URI, openaiBaseUrl: peers.openaiBaseUrl, tracer: provider.getTracer('graph') });
   await service.start();
 });
 
@@ -48,6 +54,7 @@ afterAll(async () => {
   await driver?.close();
   await peers?.stop();
   await nc?.drain();
+  await provider.shutdown();
 });
 
 /** Runs one query with the test's own driver and returns plain records. */
@@ -130,6 +137,40 @@ describe('writes through the outbox, with provenance', () => {
     const reply = await client.call(contracts.graph.writeFact, { ref, governance, dataCategory: 'public', subject: unique('Ivy'), predicate: 'owns', object: unique('Boat') });
     expect(reply).toMatchObject({ factId: factId(unique('Ivy'), 'owns', unique('Boat')), accepted: true, applied: false, created: false });
     expect(await eventually(async () => (await query('MATCH (f:Fact {id: $id}) RETURN f', { id: reply.factId })).length === 1, 10_000)).toBe(true);
+  });
+});
+
+describe('audit', () => {
+  it('lands one graph-write record per write in the run\'s hash chain, with ids, governance, trace id and invalidations', async () => {
+    const run = { ...ref, runId: unique('audited-run') };
+    const subject = unique('Dora');
+    const first = await write({ ref: run, subject, predicate: 'works at', object: unique('Acme'), validAtMs: BigInt(Date.now() - 10_000) });
+    const second = await write({ ref: run, subject, predicate: 'works at', object: unique('Beta') });
+    expect(second.invalidatedFactIds).toEqual([first.factId]);
+    // Each record carries the trace of the write's own span in the graph service.
+    const traceOf = (factId: string) => spans.getFinishedSpans().find((s) => s.name === 'process kernos.graph.write-fact' && s.attributes['kernos.graph.fact_id'] === factId)?.spanContext().traceId;
+
+    const records = (await queryAudit(jetstream(nc), { tenant: run.tenant, jobId: run.jobId, runId: run.runId })).map((r) => r.record);
+    const writes = records.filter((r) => r.kind === audit.Kind.GRAPH_WRITE);
+    expect(writes).toHaveLength(2);
+    for (const [i, record] of writes.entries()) {
+      expect(record.traceId).toMatch(/^(?!0+$)[0-9a-f]{32}$/);
+      expect(record.traceId).toBe(traceOf([first.factId, second.factId][i]!));
+      expect(record).toMatchObject({ service: 'graph', action: 'data.write', resource: 'public', outcome: 'applied' });
+      expect(record.ref).toMatchObject(run);
+      expect(record.governance).toMatchObject(governance);
+    }
+    expect(JSON.parse(writes[0]!.detailJson)).toMatchObject({ factId: first.factId, created: true, invalidatedFactIds: [] });
+    expect(JSON.parse(writes[1]!.detailJson)).toMatchObject({ factId: second.factId, created: true, invalidatedFactIds: [first.factId] });
+    // The access decisions of the same writes are in the same chain, and the chain verifies.
+    expect(records.filter((r) => r.kind === audit.Kind.ACCESS_DECISION && r.action === 'data.write')).toHaveLength(2);
+    expect(await verifyAudit(jetstream(nc), run)).toMatchObject({ ok: true });
+
+    // A denied write is not a graph write: only its access decision is recorded.
+    const denied = { ...ref, runId: unique('denied-run') };
+    await rejectionOf(write({ ref: denied, subject, predicate: 'knows', object: 'secrets', dataCategory: 'secret' }));
+    const deniedRecords = (await queryAudit(jetstream(nc), { tenant: denied.tenant, jobId: denied.jobId, runId: denied.runId })).map((r) => r.record);
+    expect(deniedRecords.map((r) => [r.kind, r.outcome])).toEqual([[audit.Kind.ACCESS_DECISION, 'deny']]);
   });
 });
 

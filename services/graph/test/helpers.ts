@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { trace, type Tracer } from '@opentelemetry/api';
 import type { Driver } from 'neo4j-driver';
 import { expect } from 'vitest';
 import { KernosError } from '@kernos/errors';
@@ -23,10 +23,10 @@ export async function startPeers(env: Record<string, string | undefined>): Promi
 }
 
 /** The graph service in-process, on the given NATS and Neo4j, embedding through the given emulator. */
-export function graphService(options: { nc: NatsConnection; driver: Driver; uri: string; openaiBaseUrl: string; syncWaitMs?: number; database?: string }) {
+export function graphService(options: { nc: NatsConnection; driver: Driver; uri: string; openaiBaseUrl: string; syncWaitMs?: number; database?: string; tracer?: Tracer }) {
   return createGraphService({
     nc: options.nc,
-    tracer,
+    tracer: options.tracer ?? tracer,
     logger,
     driver: options.driver,
     uri: options.uri,

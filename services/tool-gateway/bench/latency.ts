@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,10 @@ import {
   type AuditSink,
   type Principal,
 } from '../src/index.js';
+
+// The MCP SDK's Streamable HTTP client (the endpoint row) reuses one AbortSignal for every request and Node's
+// fetch releases its listeners only on garbage collection: without this, thousands of warnings drown the table.
+setMaxListeners(0);
 
 const { values } = parseArgs({
   options: {
@@ -110,13 +114,15 @@ nc.subscribe(accessSubject, {
   },
 });
 
-const fabricWith = async (audit: AuditSink, enforced: boolean) => {
+const fabricWith = async (audit: AuditSink, enforced: boolean, allowTtlMs?: number) => {
   const fabric = createToolFabric({
     servers: [server],
     tracer,
     logger,
     audit,
-    access: enforced ? createNatsAccessPolicy(createKernelClient(nc, tracer), { contract: { ...contracts.access.check, subject: accessSubject } }) : allowEverything,
+    access: enforced
+      ? createNatsAccessPolicy(createKernelClient(nc, tracer), { contract: { ...contracts.access.check, subject: accessSubject }, ...(allowTtlMs === undefined ? {} : { allowTtlMs }) })
+      : allowEverything,
   });
   await fabric.gateway.connect();
   return fabric;
@@ -152,15 +158,31 @@ const auditedCallAsRun = () => {
 };
 await report('gateway in-process + JetStream audit', await sample(auditedCall));
 
+const uncached = await fabricWith(jetstreamAudit, true, 0);
+await report('gateway in-process + audit + access check over NATS on every call', await sample(() => uncached.router.call({ tool: 'echo', arguments: args, principal: principal(true), via: 'bench' })));
 const enforced = await fabricWith(jetstreamAudit, true);
-await report('gateway in-process + audit + access check over NATS', await sample(() => enforced.router.call({ tool: 'echo', arguments: args, principal: principal(true), via: 'bench' })));
 
 // Over NATS: the path a workflow activity takes, on the bench's own nats-server so no other gateway answers.
 const service = createToolGatewayService({ nc, tracer, logger, router: audited.router });
 await service.start();
 const kernel = createKernelClient(nc, tracer);
 const natsCall = () => kernel.call(contracts.toolGateway.call, { ref: { tenant: 'bench', jobId: 'bench-job', runId: `bench-${id}`, agentId: 'bench' }, tool: 'echo', argumentsJson: JSON.stringify(args) });
-await report('NATS request/reply → gateway + audit (workflow path)', await sample(natsCall));
+await report('NATS request/reply → gateway + audit, no access (legacy caller)', await sample(natsCall));
+
+// The workflow path since the activity sends governance and grants: the gateway enforces access (an allow is
+// reused for 1 s per run/grants/tool, so a steady stream of calls pays the access round trip about once a second).
+const enforcedService = createToolGatewayService({ nc, tracer, logger, router: enforced.router, subjectPrefix: `enforced${id}.` });
+await enforcedService.start();
+const enforcedKernel = createKernelClient(nc, tracer, { subjectPrefix: `enforced${id}.` });
+const workflowCall = () =>
+  enforcedKernel.call(contracts.toolGateway.call, {
+    ref: { tenant: 'bench', jobId: 'bench-job', runId: `bench-${id}`, agentId: 'bench' },
+    governance,
+    grantedTools: ['echo'],
+    tool: 'echo',
+    argumentsJson: JSON.stringify(args),
+  });
+await report('NATS request/reply → gateway + audit + access (workflow path)', await sample(workflowCall));
 
 // The endpoint always enforces access, so it is measured with the access responder.
 const endpointEnforced = await startMcpEndpoint({
@@ -180,6 +202,8 @@ const bareTput = await throughput(() => bare.router.call({ tool: 'echo', argumen
 const inProcessTput = await throughput(auditedCallAsRun);
 await jetstreamAudit.flush();
 const natsTput = await throughput(natsCall);
+await jetstreamAudit.flush();
+const workflowTput = await throughput(workflowCall);
 
 const [base] = rows;
 const baseP50 = pct(base?.sorted ?? [], 50);
@@ -194,13 +218,14 @@ for (const row of rows) {
   console.log(`| ${row.path} | ${f(p50)} | ${f(p99)} | ${row === base ? '-' : f(p50 - baseP50)} | ${row === base ? '-' : f(p99 - baseP99)} |`);
 }
 console.log(`\ncalls/second, ${concurrency} concurrent callers for ${seconds} s:`);
-console.log(`| direct | ${directTput.toFixed(0)} |\n| gateway in-process, no audit | ${bareTput.toFixed(0)} |\n| gateway in-process + audit | ${inProcessTput.toFixed(0)} |\n| NATS → gateway + audit | ${natsTput.toFixed(0)} |`);
+console.log(`| direct | ${directTput.toFixed(0)} |\n| gateway in-process, no audit | ${bareTput.toFixed(0)} |\n| gateway in-process + audit | ${inProcessTput.toFixed(0)} |\n| NATS → gateway + audit | ${natsTput.toFixed(0)} |\n| NATS → gateway + audit + access (workflow path) | ${workflowTput.toFixed(0)} |`);
 
 await jetstreamAudit.flush();
 await endpointEnforced.close();
 await viaEndpoint.close().catch(() => undefined);
 await service.stop();
-await Promise.all([bare, audited, enforced].map((fabric) => fabric.gateway.close()));
+await enforcedService.stop();
+await Promise.all([bare, audited, uncached, enforced].map((fabric) => fabric.gateway.close()));
 await direct.close();
 await (await jetstreamManager(nc)).streams.delete(auditStream).catch(() => undefined);
 await nc.drain();

@@ -46,8 +46,11 @@ export function createJetStreamAuditSink({ publisher, logger }: { publisher: Aud
   return {
     record(entry) {
       const { ref, governance, tool, outcome, ...detail } = entry;
-      const work = publisher
-        .publish({
+      // Off the critical path: encoding, hashing and the JetStream publish start after the current I/O turn, so
+      // the caller's reply is written first. Still durable: `flush` (shutdown) waits for every record, and records
+      // keep their order (setImmediate is FIFO, and the publisher appends a run's records one after another).
+      const work = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => publisher.publish({
           kind: audit.Kind.TOOL_ATTEMPT,
           ref,
           ...(governance ? { governance } : {}),
@@ -56,7 +59,7 @@ export function createJetStreamAuditSink({ publisher, logger }: { publisher: Aud
           resource: tool,
           outcome,
           detail,
-        })
+        }))
         .catch((error: unknown) =>
           // A lost audit record is loud: the call itself has already happened and cannot be undone.
           logger.error('audit record could not be written', { tool, cascadeId: entry.cascadeId, attempt: entry.attempt, error: (error as Error).message }),

@@ -197,6 +197,8 @@ export const toolGatewayConfigSchema = z.object({
   KERNOS_TOOL_ACCESS: z.enum(['on', 'off']).default('on'),
   /** Where audit records go: the JetStream AUDIT stream, or nowhere (default jetstream). */
   KERNOS_TOOL_AUDIT: z.enum(['jetstream', 'off']).default('jetstream'),
+  /** Offer the kernel's own tools (`recall`: services/graph memory, checked by services/access) next to the MCP servers' (default on). */
+  KERNOS_TOOL_KERNEL_TOOLS: z.enum(['on', 'off']).default('on'),
 });
 
 export type ToolGatewayConfig = Omit<z.output<typeof toolGatewayConfigSchema>, 'KERNOS_TOOL_SERVERS' | 'KERNOS_TOOL_POLICY' | 'KERNOS_TOOL_CAPABILITIES'> & {

@@ -1,10 +1,11 @@
 import type { Tracer } from '@opentelemetry/api';
-import type { Logger } from '@kernos/service-kit';
+import type { KernelClient, Logger } from '@kernos/service-kit';
 import type { AccessPolicy } from './access.js';
 import type { AuditSink } from './audit.js';
 import type { Capabilities, ToolPolicy, ToolServerSpec } from './config.js';
 import { toolPolicySchema } from './config.js';
 import { createToolGateway, type ToolGateway } from './gateway.js';
+import { withKernelTools } from './kernel-tools.js';
 import { createResilience, type Resilience } from './resilience/policies.js';
 import { createToolRouter, type ToolRouter } from './router.js';
 
@@ -24,6 +25,8 @@ export interface ToolFabricOptions {
   connectTimeoutMs?: number;
   /** See ToolGatewayOptions.reconnectIntervalMs (default 5000 ms). */
   reconnectIntervalMs?: number;
+  /** Offer the kernel's own tools (src/kernel-tools.ts: `recall`) through this client (default: none offered). */
+  kernelTools?: KernelClient;
 }
 
 export interface ToolFabric {
@@ -35,7 +38,7 @@ export interface ToolFabric {
 /** Wires the routing core, the resilience policies and the router; main.ts, tests and the benchmark share it. */
 export function createToolFabric(options: ToolFabricOptions): ToolFabric {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const gateway = createToolGateway({
+  const mcp = createToolGateway({
     servers: options.servers,
     tracer: options.tracer,
     logger: options.logger,
@@ -43,6 +46,7 @@ export function createToolFabric(options: ToolFabricOptions): ToolFabric {
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
     ...(options.reconnectIntervalMs === undefined ? {} : { reconnectIntervalMs: options.reconnectIntervalMs }),
   });
+  const gateway = options.kernelTools ? withKernelTools(mcp, { kernel: options.kernelTools }) : mcp;
   const resilience = createResilience(options.policy ?? toolPolicySchema.parse({}));
   const router = createToolRouter({
     gateway,

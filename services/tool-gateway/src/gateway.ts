@@ -7,6 +7,7 @@ import { buildCatalog, findTool, unknownToolMessage, type Catalog, type CatalogT
 import type { ToolServerSpec } from './config.js';
 import { createMcpConnection, type McpConnection } from './mcp/connection.js';
 import { breaksConnection, callFailure, safeToRetry } from './mcp/errors.js';
+import type { Principal } from './access.js';
 
 export interface ToolGatewayOptions {
   servers: readonly ToolServerSpec[];
@@ -39,6 +40,8 @@ export interface ResolvedCallOptions {
   signal?: AbortSignal;
   /** Receives the server's progress notifications for this call. */
   onProgress?: (progress: Progress) => void;
+  /** Who the call acts for: MCP servers never see it; kernel tools (src/kernel-tools.ts) read with it. */
+  principal?: Principal;
 }
 
 export interface ToolCallResult {

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createAuditPublisher, ensureAuditStream } from '@kernos/audit';
-import { connectNats, createKernelClient, createLogger, natsReadiness, shutdownInOrder, startHealthServer } from '@kernos/service-kit';
+import { connectNats, createKernelClient, createLogger, natsReadiness, installShutdown, startHealthServer } from '@kernos/service-kit';
 import { setupTelemetry } from '@kernos/telemetry';
 import { allowEverything, createNatsAccessPolicy } from './access.js';
 import { createJetStreamAuditSink, noAudit } from './audit.js';
@@ -32,6 +32,7 @@ const { gateway, router } = createToolFabric({
   logger,
   access,
   audit,
+  ...(config.KERNOS_TOOL_KERNEL_TOOLS === 'on' ? { kernelTools: createKernelClient(nc, telemetry.tracer) } : {}),
 });
 // The catalog is filled before the subjects open, so the first request does not race the servers' start-up.
 await gateway.connect();
@@ -42,27 +43,19 @@ if (mcpEndpoint) logger.info('kernel MCP endpoint listening', { url: mcpEndpoint
 health.setReady(true);
 logger.info('tool-gateway service ready', { nats: config.KERNOS_NATS_URL, servers: config.KERNOS_TOOL_SERVERS.map((s) => s.name) });
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  health.setReady(false);
-  logger.info('shutting down', { signal });
-  const failed = await shutdownInOrder(
-    [
-      { name: 'mcp-endpoint', run: () => mcpEndpoint?.close() ?? Promise.resolve() },
-      { name: 'service', run: () => service.stop() },
-      { name: 'audit', run: () => audit.flush() },
-      { name: 'nats', run: () => nc.drain() },
-      // After the in-flight calls have replied, so no call loses its server mid-way.
-      { name: 'mcp', run: () => gateway.close() },
-      { name: 'health', run: () => health.close() },
-      { name: 'telemetry', run: () => telemetry.shutdown() },
-    ],
-    config.KERNOS_SHUTDOWN_GRACE_MS,
-  );
-  if (failed.length > 0) logger.error('shutdown steps failed', { failed });
-  process.exit(failed.length === 0 ? 0 : 1);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+installShutdown({
+  process,
+  logger,
+  health,
+  graceMs: config.KERNOS_SHUTDOWN_GRACE_MS,
+  steps: [
+    { name: 'mcp-endpoint', run: () => mcpEndpoint?.close() ?? Promise.resolve() },
+    { name: 'service', run: () => service.stop() },
+    { name: 'audit', run: () => audit.flush() },
+    { name: 'nats', run: () => nc.drain() },
+    // After the in-flight calls have replied, so no call loses its server mid-way.
+    { name: 'mcp', run: () => gateway.close() },
+    { name: 'health', run: () => health.close() },
+    { name: 'telemetry', run: () => telemetry.shutdown() },
+  ],
+});

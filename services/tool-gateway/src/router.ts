@@ -97,10 +97,15 @@ export function createToolRouter(options: RouterOptions): ToolRouter {
 
   const allowedTools = async (principal: Principal, tools: readonly CatalogTool[]): Promise<CatalogTool[]> => {
     if (!principal.governance) return [...tools];
+    // A job's document names its tools: what it does not grant is not offered, whatever the policy says, and
+    // services/access is not asked (nor audits) a verdict per catalog tool the job could never call.
+    const granted = new Set(principal.grantedTools);
+    const candidates = granted.size > 0 ? tools.filter((tool) => granted.has(tool.name) || granted.has(`${tool.server}.${tool.toolName}`)) : [...tools];
     // One check per tool, all at once: the access contract has no batch form, and N parallel requests on one
     // NATS connection cost about one round trip.
-    const verdicts = await Promise.all(tools.map((tool) => access.check(principal, tool.name).catch(() => undefined)));
-    return tools.filter((_, index) => verdicts[index]?.decision === 'allow');
+    const verdicts = await Promise.all(candidates.map((tool) => access.check(principal, tool.name, tool.annotations).catch(() => undefined)));
+    const shown = (decision: Verdict['decision'] | undefined): boolean => decision === 'allow' || (decision === 'needs_approval' && principal.seeksApprovals === true);
+    return candidates.filter((_, index) => shown(verdicts[index]?.decision));
   };
 
   return {
@@ -190,7 +195,7 @@ export function createToolRouter(options: RouterOptions): ToolRouter {
 
           let verdict = '';
           if (principal.enforceAccess) {
-            const answer = await access.check(principal, tool.name).catch((error: unknown) => {
+            const answer = await access.check(principal, tool.name, tool.annotations).catch((error: unknown) => {
               // Default deny: no answer from services/access is not a yes.
               lastError = new KernosError('unavailable', `services/access did not answer: ${(error as Error).message}`, { cause: error });
               return undefined;
@@ -222,6 +227,7 @@ export function createToolRouter(options: RouterOptions): ToolRouter {
                       return await gateway.callResolved(tool, call.arguments, {
                         timeoutMs: attemptTimeoutMs + 1_000,
                         signal,
+                        principal,
                         ...(call.onProgress ? { onProgress: (progress: Progress) => call.onProgress?.({ ...progress, tool: tool.name }) } : {}),
                       });
                     } catch (error) {

@@ -8,12 +8,14 @@ import { kernelMetrics, type KernelClient, type KernelMetrics } from '@kernos/se
 import { access, audit, contracts, scheduler } from '@kernos/wire';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createContextActivities } from './context.js';
+import type { ApprovalWaitInput } from '../workflows/approval.js';
 import type {
   AccessCheckInput,
   AccessCheckResult,
   ApprovalRequestInput,
   ApprovalView,
   ChatMessage,
+  GovernanceInput,
   LlmTurnInput,
   LlmTurnResult,
   RememberInput,
@@ -65,7 +67,9 @@ export function createActivities(deps: ActivityDeps) {
     if (granted && ctx.info.attempt > 1) {
       // A retry (the first attempt's worker died, or the model failed): the lease the workflow waited for may still
       // be held by the dead attempt; give it back and queue again like any turn, so no slot is held twice.
-      await deps.kernel.call(contracts.scheduler.release, { leaseId: granted.leaseId, inputTokens: 0, outputTokens: 0 }).catch(() => undefined);
+      // Not swallowed: if NATS is away this attempt fails (retryably) and the next one gives the lease back, rather
+      // than leaving it held until its TTL. An unknown or expired lease is not an error (released=false).
+      await deps.kernel.call(contracts.scheduler.release, { leaseId: granted.leaseId, inputTokens: 0, outputTokens: 0 });
     }
     // A kernel span for the time the turn sat in the scheduler's queue: the cooperative-preemption point.
     const lease = granted && ctx.info.attempt === 1 ? recordQueueWait(tracer, meters, input, fromGranted(granted)) : await inSpan(tracer, `queue wait ${input.endpoint}`, SpanKind.INTERNAL, async (span) => {
@@ -88,6 +92,17 @@ export function createActivities(deps: ActivityDeps) {
       return granted;
     });
     let usage = { input: 0, output: 0 };
+    // A long turn (slow model, long stream) would otherwise outlive its lease and lose the slot while running.
+    const stopRenewing = keepLeaseAlive(deps.kernel, lease.leaseId, Number(lease.expiresAtMs) - Number(lease.grantedAtMs));
+    // One attempt with a short timeout. A successful turn whose release failed says so (leaseReleased: false) and
+    // the workflow retries the release until NATS and the scheduler are back (workflows/src/workflows/lease.ts).
+    let releaseAttempted = false;
+    const releaseOnce = async (): Promise<boolean> => {
+      releaseAttempted = true;
+      return deps.kernel
+        .call(contracts.scheduler.release, { leaseId: lease.leaseId, inputTokens: usage.input, outputTokens: usage.output }, { timeoutMs: 5_000 })
+        .then(() => true, () => false);
+    };
     try {
       const completion = await chatSpan(tracer, meters, lease, input, () => openaiFor(lease.baseUrl).chat.completions.create(
         {
@@ -102,7 +117,7 @@ export function createActivities(deps: ActivityDeps) {
       const choice = completion.choices[0];
       if (!choice) throw new KernosError('unavailable', `model ${lease.model} on ${lease.endpoint} returned no choices`);
       usage = { input: completion.usage?.prompt_tokens ?? 0, output: completion.usage?.completion_tokens ?? 0 };
-      return {
+      const result: LlmTurnResult = {
         content: choice.message.content ?? '',
         toolCalls: (choice.message.tool_calls ?? []).flatMap((call) =>
           call.type === 'function' ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments }] : [],
@@ -115,13 +130,14 @@ export function createActivities(deps: ActivityDeps) {
         inputTokens: usage.input,
         outputTokens: usage.output,
       };
+      stopRenewing();
+      return (await releaseOnce()) ? result : { ...result, leaseReleased: false };
     } catch (error) {
       throw fromModelError(error, lease.endpoint);
     } finally {
+      stopRenewing();
       // Release even on failure so the slot is not held until the lease expires; usage is what was reported.
-      await deps.kernel
-        .call(contracts.scheduler.release, { leaseId: lease.leaseId, inputTokens: usage.input, outputTokens: usage.output })
-        .catch(() => undefined);
+      if (!releaseAttempted) await releaseOnce();
     }
   };
 
@@ -173,14 +189,28 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(async () => toLeaseTicket((await deps.kernel.call(contracts.scheduler.ticket, { ticketId })).ticket, ticketId));
     },
 
+    /**
+     * Gives a lease back that llmTurn could not release (leaseReleased: false). Fails retryably while NATS or the
+     * scheduler is away, so Temporal retries it until they are back; releasing twice is harmless (released=false).
+     */
+    async releaseLease(input: { leaseId: string; inputTokens: number; outputTokens: number }): Promise<boolean> {
+      return asActivity(async () => (await deps.kernel.call(contracts.scheduler.release, input, { timeoutMs: 5_000 })).released);
+    },
+
     /** The workflow no longer wants the turn: leaves the queue, or gives a granted lease back. */
     async withdrawLease(ticketId: string): Promise<boolean> {
       return asActivity(async () => (await deps.kernel.call(contracts.scheduler.withdraw, { ticketId })).withdrawn);
     },
 
-    async listTools(run: RunIdentity, granted: string[]): Promise<ToolSpec[]> {
+    /**
+     * The tools the model is offered. With the job's governance the gateway builds the job's catalog (only tools
+     * services/access lets this job call, approval-gated ones included); without it (callers from before the
+     * per-job catalog) the whole catalog is fetched and cut to the grant here. Either way a tool outside the grant
+     * is never offered.
+     */
+    async listTools(run: RunIdentity, granted: string[], governance?: GovernanceInput): Promise<ToolSpec[]> {
       return asActivity(async () => {
-        const reply = await deps.kernel.call(contracts.toolGateway.list, { ref: run });
+        const reply = await deps.kernel.call(contracts.toolGateway.list, { ref: run, ...(governance ? { governance, grantedTools: granted } : {}) });
         return reply.tools
           .filter((tool) => granted.includes(tool.name))
           .map((tool) => ({ name: tool.name, description: tool.description, inputSchema: JSON.parse(tool.inputSchemaJson || '{}') as Record<string, unknown> }));
@@ -229,11 +259,32 @@ export function createActivities(deps: ActivityDeps) {
       return asActivity(async () => approvalView((await deps.kernel.call(contracts.access.expire, { approvalId })).approval));
     },
 
+    /**
+     * The approval wait as a kernel span in the run's trace, from the request to the decision (workflow times), under
+     * this activity's span. Recorded afterwards because workflow code cannot use OpenTelemetry (determinism).
+     */
+    async recordApprovalWait(input: ApprovalWaitInput): Promise<void> {
+      const span = tracer.startSpan(`approval wait ${input.action} ${input.resource}`, {
+        kind: SpanKind.INTERNAL,
+        startTime: input.requestedAtMs,
+        attributes: {
+          'kernos.run.id': input.run.runId,
+          'kernos.approval.id': input.approvalId,
+          'kernos.approval.approver': input.approver,
+          'kernos.approval.status': input.status,
+          'kernos.approval.decided_by': input.decidedBy,
+          'kernos.approval.wait_ms': input.decidedAtMs - input.requestedAtMs,
+        },
+      });
+      span.end(input.decidedAtMs);
+    },
+
     async callTool(input: ToolCallInput): Promise<ToolCallResult> {
       return asActivity(async () => {
         const reply = await deps.kernel.call(
           contracts.toolGateway.call,
-          { ref: input.run, governance: input.governance, tool: input.tool, argumentsJson: input.arguments },
+          // With the grants the gateway asks services/access itself before calling (a second, independent check).
+          { ref: input.run, governance: input.governance, tool: input.tool, argumentsJson: input.arguments, grantedTools: input.grantedTools ?? [] },
           { timeoutMs: 60_000 },
         );
         meters.toolDuration.record(Number(reply.latencyMs), { 'gen_ai.tool.name': input.tool, 'kernos.tool.is_error': reply.isError });
@@ -325,6 +376,19 @@ function toLeaseTicket(ticket: scheduler.Ticket | undefined, ticketId: string): 
       : {}),
     ...(ticket.errorCode ? { errorCode: ticket.errorCode, errorMessage: ticket.errorMessage } : {}),
   };
+}
+
+/**
+ * Renews the lease every third of its TTL while the turn runs (kernos.scheduler.renew), so a long turn keeps its
+ * slot; a dead worker stops renewing and the lease expires one TTL later. A failed renewal is only retried at the
+ * next tick: the turn goes on either way. Returns the function that stops renewing.
+ */
+function keepLeaseAlive(kernel: KernelClient, leaseId: string, ttlMs: number): () => void {
+  const everyMs = ttlMs > 0 ? Math.max(250, Math.floor(ttlMs / 3)) : 20_000;
+  const timer = setInterval(() => {
+    void kernel.call(contracts.scheduler.renew, { leaseId }, { timeoutMs: Math.min(everyMs, 5_000) }).catch(() => undefined);
+  }, everyMs);
+  return () => clearInterval(timer);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import { installOperatorControls } from '@kernos/sdk/workflow';
+import { installOperatorControls } from '../sdk/index.js';
 import type { KernosActivities } from '../activities/index.js';
 import { createApprovalGate } from './approval.js';
 import { scheduledLlmTurn } from './lease.js';
@@ -47,7 +47,7 @@ export async function agentWorkflow(input: AgentInput): Promise<AgentResult> {
     throw new Error(`job ${input.jobId} may not use endpoint ${endpoint}: ${modelUse.reason}`);
   }
 
-  const tools = input.tools.length > 0 ? await kernel.listTools(run, input.tools) : [];
+  const tools = input.tools.length > 0 ? await kernel.listTools(run, input.tools, governance) : [];
   note('tool-gateway', `catalog: ${tools.map((t) => t.name).join(', ') || 'no tools'}`);
 
   const messages: ChatMessage[] = [
@@ -96,7 +96,7 @@ export async function agentWorkflow(input: AgentInput): Promise<AgentResult> {
       }
       let result: Awaited<ReturnType<typeof kernel.callTool>>;
       try {
-        result = await kernel.callTool({ run, governance, tool: call.name, arguments: call.arguments });
+        result = await kernel.callTool({ run, governance, tool: call.name, arguments: call.arguments, grantedTools: input.tools });
       } catch (error) {
         // A call the gateway rejects for good (malformed or schema-breaking arguments, denied) is the model's
         // mistake, not the run's: the model is told, and the run goes on. Anything else still fails the run.

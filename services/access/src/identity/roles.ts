@@ -3,7 +3,7 @@
  * and for the NATS chart's values in Helm, so they cannot drift. NATS checks permissions per connection; a deny
  * always wins over an allow.
  */
-export const kernosRoles = ['access', 'tool-gateway', 'graph', 'scheduler', 'worker', 'cockpit', 'admin'] as const;
+export const kernosRoles = ['access', 'tool-gateway', 'graph', 'scheduler', 'worker', 'model-gateway', 'cockpit', 'admin'] as const;
 export type KernosRole = (typeof kernosRoles)[number];
 
 export interface RolePermissions {
@@ -23,6 +23,19 @@ const AUDIT_TAMPERING = [
   '$JS.API.STREAM.PURGE.KV_KERNOS_APPROVALS',
   '$JS.API.STREAM.MSG.DELETE.KV_KERNOS_APPROVALS',
 ];
+/**
+ * The JetStream API calls of reading the AUDIT stream with an ordered consumer (@kernos/audit queryAudit): create,
+ * inspect, pull from and delete its own consumer. Nothing here changes a stored record.
+ */
+const AUDIT_READ = [
+  '$JS.API.INFO',
+  '$JS.API.STREAM.INFO.AUDIT',
+  '$JS.API.CONSUMER.CREATE.AUDIT',
+  '$JS.API.CONSUMER.CREATE.AUDIT.>',
+  '$JS.API.CONSUMER.INFO.AUDIT.>',
+  '$JS.API.CONSUMER.MSG.NEXT.AUDIT.>',
+  '$JS.API.CONSUMER.DELETE.AUDIT.>',
+];
 /** Every process answers requests on reply inboxes and uses micro-service discovery. */
 const COMMON_SUB = ['_INBOX.>'];
 const SERVICE_SUB = (service: string) => [`kernos.${service}.>`, '$SRV.>', ...COMMON_SUB];
@@ -35,7 +48,8 @@ export const rolePermissions: Record<KernosRole, RolePermissions> = {
     subscribe: { allow: [...SERVICE_SUB('access'), 'kernos.audit.append'], deny: [] },
   },
   'tool-gateway': {
-    publish: { allow: ['kernos.access.check', AUDIT_RECORDS, '$JS.API.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>'] },
+    // kernos.graph.facts: the kernel tool `recall` (services/tool-gateway/src/kernel-tools.ts) reads memory as the calling job.
+    publish: { allow: ['kernos.access.check', 'kernos.graph.facts', AUDIT_RECORDS, '$JS.API.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>'] },
     subscribe: { allow: SERVICE_SUB('tool-gateway'), deny: [] },
   },
   graph: {
@@ -50,8 +64,13 @@ export const rolePermissions: Record<KernosRole, RolePermissions> = {
   worker: {
     publish: {
       allow: [
+        // Leases: direct acquire, or a ticket the scheduler signals (enqueue, ticket, withdraw), renewed and released.
         'kernos.scheduler.acquire',
         'kernos.scheduler.release',
+        'kernos.scheduler.enqueue',
+        'kernos.scheduler.ticket',
+        'kernos.scheduler.withdraw',
+        'kernos.scheduler.renew',
         'kernos.tool-gateway.call',
         'kernos.tool-gateway.list',
         'kernos.access.check',
@@ -69,10 +88,36 @@ export const rolePermissions: Record<KernosRole, RolePermissions> = {
     },
     subscribe: { allow: COMMON_SUB, deny: [] },
   },
-  // The operator surface: reads everything, decides approvals as the person signed in, never writes the trail.
+  // The OpenAI-compatible endpoint for unchanged clients: it asks access, takes and returns leases, and appends
+  // audit records through access (it never writes the AUDIT stream itself). It serves HTTP, not NATS, so it
+  // subscribes to reply inboxes only. The subjects are the contracts its handlers call
+  // (services/model-gateway/src/handlers/chat-completions.ts, audit.ts).
+  'model-gateway': {
+    publish: {
+      allow: ['kernos.access.check', 'kernos.scheduler.acquire', 'kernos.scheduler.release', 'kernos.audit.append'],
+      deny: [...SYSTEM, AUDIT_RECORDS, ...AUDIT_TAMPERING, '$KV.>', '$O.>', '$JS.API.>'],
+    },
+    subscribe: { allow: COMMON_SUB, deny: [] },
+  },
+  // The operator surface (services/cockpit/src/sources.ts, the CLI's operator): lists and steers jobs, decides
+  // approvals as the person signed in, searches the graph, and reads (never writes) the AUDIT stream with an
+  // ordered consumer. It serves HTTP, not NATS, so it subscribes to reply inboxes only.
   cockpit: {
-    publish: { allow: ['kernos.>', '$JS.API.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, AUDIT_RECORDS, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>', 'kernos.audit.append'] },
-    subscribe: { allow: ['kernos.cockpit.>', '$SRV.>', ...COMMON_SUB], deny: [] },
+    publish: {
+      allow: [
+        'kernos.scheduler.listJobs',
+        'kernos.scheduler.describeJob',
+        'kernos.scheduler.stats',
+        'kernos.scheduler.control',
+        'kernos.access.approvals',
+        'kernos.access.decide',
+        'kernos.graph.search',
+        'kernos.graph.facts',
+        ...AUDIT_READ,
+      ],
+      deny: [...SYSTEM, AUDIT_RECORDS, ...AUDIT_TAMPERING, '$KV.>', '$O.>', 'kernos.audit.append'],
+    },
+    subscribe: { allow: COMMON_SUB, deny: [] },
   },
   // Break-glass for people operating the cluster (stream admin, the audit CLI): everything.
   admin: {

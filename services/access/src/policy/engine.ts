@@ -1,9 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { KernosError } from '@kernos/errors';
 import { access } from '@kernos/wire';
+
+// Works around a V8 11.3 (Node 20) crash: under load, a lazy deoptimisation of TurboFan code that inlined a JS→Wasm
+// call into cedar-wasm (evaluateBoth → evaluate → statefulIsAuthorized) aborts the process with "Fatal error ...
+// unreachable code" in Deoptimizer::DoComputeBuiltinContinuation. Reproduced 3 of 3 times within ~2 minutes by
+// bench/decision-latency.ts --concurrency 64 (--trace-deopt shows evaluateBoth's lazy deopt as the last event);
+// with this flag the same load ran 10 minutes without a crash. Set before any of this module's code is optimised;
+// it only stops TurboFan inlining JS→Wasm wrappers (calls still go through the regular wrapper).
+setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
 const { Decision } = access;
 

@@ -6,10 +6,12 @@ type ListReplyInit = MessageInitShape<typeof toolGateway.ListReplySchema>;
 
 /**
  * kernos.tool-gateway.list: the catalog with each tool's input schema, so a caller can build a model's tool list.
- * With governance on the request it holds only the tools services/access allows this job to call.
+ * With governance on the request it holds only the granted tools services/access allows this job to call (or
+ * answers needs_approval for: the workflow seeks the approval before calling).
  */
 export async function handleList(router: ToolRouter, request: toolGateway.ListRequest): Promise<ListReplyInit> {
-  const catalog = await router.list(principalOf({ ref: request.ref, governance: request.governance, grantedTools: request.grantedTools }));
+  // A workflow asks for approvals itself, so the tools that need one are part of its catalog.
+  const catalog = await router.list({ ...principalOf({ ref: request.ref, governance: request.governance, grantedTools: request.grantedTools }), seeksApprovals: true });
   return {
     tools: catalog.tools.map((tool) => ({
       name: tool.name,

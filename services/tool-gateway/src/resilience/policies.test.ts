@@ -78,4 +78,24 @@ describe('createResilience', () => {
     expect([resilience.takeAgent('a'), resilience.takeAgent('a'), resilience.takeAgent('a')]).toEqual([undefined, undefined, Number.POSITIVE_INFINITY]);
     expect(resilience.takeAgent('b')).toBeUndefined();
   });
+
+  it("aborts an attempt's signal on timeout but not after it answered (the MCP SDK would send notifications/cancelled)", async () => {
+    const resilience = createResilience(toolPolicySchema.parse({}));
+    let answered: AbortSignal | undefined;
+    await resilience.attemptTimeout(1_000).execute(({ signal }) => ((answered = signal), Promise.resolve('ok')));
+    expect(answered?.aborted).toBe(false);
+    let slow: AbortSignal | undefined;
+    const hang = (signal: AbortSignal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    await expect(resilience.attemptTimeout(5).execute(({ signal }) => ((slow = signal), hang(signal)))).rejects.toThrow('aborted');
+    expect(slow?.aborted).toBe(true);
+  });
+
+  it('builds the composed policies once per catalog entry', () => {
+    const resilience = createResilience(toolPolicySchema.parse({}));
+    expect(resilience.breakers(tool)).toBe(resilience.breakers(tool));
+    expect(resilience.retries(tool, true)).toBe(resilience.retries(tool, true));
+    expect(resilience.retries(tool, false)).not.toBe(resilience.retries(tool, true));
+    expect(resilience.retries({ ...tool }, true)).not.toBe(resilience.retries(tool, true));
+    expect(resilience.attemptTimeout(10)).toBe(resilience.attemptTimeout(10));
+  });
 });

@@ -85,18 +85,48 @@ export function createResilience(policy: ToolPolicy): Resilience {
   const toolLimit = (tool: string): RateLimit | undefined => policy.rateLimits.perTool[tool] ?? policy.rateLimits.perTool.default;
   const perAgent = policy.rateLimits.perAgent ? createKeyedTokenBuckets(policy.rateLimits.perAgent) : undefined;
 
+  // Composed policies are built once per catalog entry and reused (cockatiel's retry and timeout policies keep no
+  // per-call state): building them on every call was a measurable part of the gateway's added latency. Keyed by
+  // the catalog object, so a refreshed catalog (new annotations) gets fresh ones and the old are collected.
+  const composedBreakers = new WeakMap<CatalogTool, IPolicy>();
+  const retryPolicies = new WeakMap<CatalogTool, Map<boolean, RetryPolicy>>();
+  const timeoutPolicies = new Map<number, TimeoutPolicy>();
+
   return {
     breakers(tool) {
-      return wrap(breakerFor(`server:${tool.server}`), breakerFor(`tool:${tool.server}.${tool.toolName}`));
+      let composed = composedBreakers.get(tool);
+      if (!composed) {
+        composed = wrap(breakerFor(`server:${tool.server}`), breakerFor(`tool:${tool.server}.${tool.toolName}`));
+        composedBreakers.set(tool, composed);
+      }
+      return composed;
     },
     retries(tool, trustedServer) {
-      const backoff = new ExponentialBackoff({ initialDelay: policy.retry.initialDelayMs, maxDelay: policy.retry.maxDelayMs });
-      // cockatiel counts retries, not attempts.
-      return retry(handleWhen((error) => shouldRetry(error, tool, trustedServer)), { maxAttempts: policy.retry.maxAttempts - 1, backoff });
+      let byTrust = retryPolicies.get(tool);
+      if (!byTrust) {
+        byTrust = new Map();
+        retryPolicies.set(tool, byTrust);
+      }
+      let policyForTool = byTrust.get(trustedServer);
+      if (!policyForTool) {
+        const backoff = new ExponentialBackoff({ initialDelay: policy.retry.initialDelayMs, maxDelay: policy.retry.maxDelayMs });
+        // cockatiel counts retries, not attempts.
+        policyForTool = retry(handleWhen((error) => shouldRetry(error, tool, trustedServer)), { maxAttempts: policy.retry.maxAttempts - 1, backoff });
+        byTrust.set(trustedServer, policyForTool);
+      }
+      return policyForTool;
     },
     attemptTimeout(ms) {
-      // Cooperative: the call is told through its signal (and tells the server); the MCP SDK rejects at once.
-      return timeout(ms, TimeoutStrategy.Cooperative);
+      let bound = timeoutPolicies.get(ms);
+      if (!bound) {
+        // Cooperative: the call is told through its signal (and tells the server); the MCP SDK rejects at once.
+        // abortOnReturn off: cockatiel would otherwise abort the signal after every successful call, and the MCP
+        // SDK (which never removes its abort listener) then sent notifications/cancelled for a request that had
+        // already answered: a wasted message to the server and an error object on every call.
+        bound = timeout(ms, { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false });
+        timeoutPolicies.set(ms, bound);
+      }
+      return bound;
     },
     takeTool(tool) {
       const limit = toolLimit(tool);
