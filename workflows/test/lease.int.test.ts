@@ -117,6 +117,36 @@ describe('an LLM turn waiting for its lease', () => {
     expect(after).toMatchObject({ active: 0, queued: 0 });
   });
 
+  it("orders turns by their run's Job deadline: the memo set from spec.deadline reaches the composite policy", async () => {
+    const holder = await kernel.call(contracts.scheduler.acquire, { endpoint, priority: 0 });
+    const turnOf = (runId: string): LlmTurnInput => ({
+      run: { tenant: 'test', jobId: `job-${tag}`, runId, agentId: 'agent' },
+      endpoint,
+      priority: 5,
+      messages: [{ role: 'user', content: 'Say something short.' }],
+      tools: [],
+      maxOutputTokens: 16,
+    });
+    // Same priority; the first has no deadline, the second arrives later with a deadline 5 s after its start
+    // (inside the composite policy's urgency window), as a run started from a Job with `deadline: 5s` carries.
+    const relaxed = await temporal.client.workflow.start('leaseTurnWorkflow', { taskQueue, workflowId: `lease-relaxed-${tag}`, args: [turnOf(`relaxed-${tag}`), 600_000] });
+    await until(async () => (await queued()).queued === 1, 'the first turn to be queued');
+    const urgent = await temporal.client.workflow.start('leaseTurnWorkflow', {
+      taskQueue,
+      workflowId: `lease-urgent-${tag}`,
+      args: [turnOf(`urgent-${tag}`), 600_000],
+      memo: { 'kernos.deadlineAfterMs': 5_000 },
+    });
+    await until(async () => (await queued()).queued === 2, 'both turns to be queued');
+    await kernel.call(contracts.scheduler.release, { leaseId: holder.leaseId, inputTokens: 0, outputTokens: 0 });
+    await Promise.all([relaxed.result(), urgent.result()]);
+    const grantedAt = async (handle: typeof relaxed) => {
+      const ticket = await kernel.call(contracts.scheduler.ticket, { ticketId: `${handle.workflowId}/${handle.firstExecutionRunId}/turn-0` });
+      return Number(ticket.ticket!.lease!.grantedAtMs);
+    };
+    expect(await grantedAt(urgent)).toBeLessThan(await grantedAt(relaxed));
+  });
+
   it('gets a free slot at once, without waiting for any signal', async () => {
     const result = (await temporal.client.workflow.execute('leaseTurnWorkflow', {
       taskQueue,

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { KernosError, toKernosError } from '@kernos/errors';
-import { agentInputFor, parseJobDocuments, type AgentInputDoc } from './job.js';
+import { agentInputFor, parseJobDocuments, runOptionsOf, type AgentInputDoc } from './job.js';
 import type { Operator, RunDetail, RunSummary } from './operator.js';
 
 export const usage = `kernos — operate a Kernos fleet
@@ -317,7 +317,9 @@ async function run(ctx: Context): Promise<number> {
   const job = jobs[0]!;
   const input: AgentInputDoc = agentInputFor(job, ctx.values.goal ? { goal: ctx.values.goal } : {});
   const operator = await ctx.operator();
-  const started = await operator.startRun({ input, workflowType: job.spec.workflow, ...(ctx.values.id ? { runId: ctx.values.id } : {}) });
+  // The job's run timeout, deadline and turn timeout are enforced on this run as on its scheduled ones.
+  const { workflowExecutionTimeoutMs, memo } = runOptionsOf(job);
+  const started = await operator.startRun({ input, workflowType: job.spec.workflow, workflowExecutionTimeoutMs, memo, ...(ctx.values.id ? { runId: ctx.values.id } : {}) });
   if (!ctx.values.wait) {
     ctx.print({ ...started, jobId: input.jobId, status: 'RUNNING' }, () => [`started run ${started.runId} of job ${input.jobId}`, `  follow it: kernos logs ${started.runId} --follow`]);
     return 0;

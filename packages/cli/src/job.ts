@@ -1,5 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { jobDocumentSchema, runInputOf, type JobDocument } from '@kernos/scheduler/jobs';
+// How a job's run is started besides its input (run timeout; deadline and turn timeout in the memo).
+export { runOptionsOf } from '@kernos/scheduler/jobs';
 import { KernosError } from '@kernos/errors';
 import type { AgentInput } from '@kernos/workflows';
 

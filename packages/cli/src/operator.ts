@@ -84,6 +84,10 @@ export interface StartRunOptions {
   runId?: string;
   /** Task queue (default "kernos-agents"). */
   taskQueue?: string;
+  /** Temporal ends the run after this long (default: none); from the job's `spec.timeouts.run` (runOptionsOf). */
+  workflowExecutionTimeoutMs?: number;
+  /** Extra memo, e.g. the job's deadline and turn timeout that each scheduled turn applies (runOptionsOf; default none). */
+  memo?: Record<string, unknown>;
 }
 
 export interface Operator {
@@ -228,7 +232,8 @@ export function createOperator(client: Client, defaults: OperatorDefaults = {}):
         workflowId: runId,
         args: [options.input],
         // The memo lets `ps` and the fleet board show the job without replaying anything.
-        memo: { jobId: options.input.jobId, tenant: options.input.tenant, agentId: options.input.agentId, goal: options.input.goal.slice(0, 200) },
+        memo: { ...options.memo, jobId: options.input.jobId, tenant: options.input.tenant, agentId: options.input.agentId, goal: options.input.goal.slice(0, 200) },
+        ...(options.workflowExecutionTimeoutMs ? { workflowExecutionTimeout: options.workflowExecutionTimeoutMs } : {}),
       });
       return { runId, temporalRunId: handle.firstExecutionRunId };
     },

@@ -11,6 +11,8 @@ export interface HandlerContext {
   headers: MsgHdrs | undefined;
   /** The server span of this request; handlers add attributes and events to it. */
   span: Span;
+  /** The request's reply subject, if any: lets a replicated service answer a deferred request from a successor. */
+  reply?: string;
 }
 
 export interface EndpointBinding {
@@ -91,7 +93,7 @@ export function createKernosService(options: KernosServiceOptions): KernosServic
       parent,
       async (span) => {
         try {
-          const reply = await binding.run(msg.data, { subject, headers: msg.headers, span });
+          const reply = await binding.run(msg.data, { subject, headers: msg.headers, span, ...(msg.reply ? { reply: msg.reply } : {}) });
           msg.respond(reply);
         } catch (thrown) {
           const error = toKernosError(thrown);

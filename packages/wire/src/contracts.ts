@@ -28,6 +28,7 @@ export const contracts = {
   scheduler: {
     acquire: contract('scheduler', 'acquire', scheduler.AcquireRequestSchema, scheduler.AcquireReplySchema),
     release: contract('scheduler', 'release', scheduler.ReleaseRequestSchema, scheduler.ReleaseReplySchema),
+    renew: contract('scheduler', 'renew', scheduler.RenewRequestSchema, scheduler.RenewReplySchema),
     stats: contract('scheduler', 'stats', scheduler.StatsRequestSchema, scheduler.StatsReplySchema),
     enqueue: contract('scheduler', 'enqueue', scheduler.EnqueueRequestSchema, scheduler.EnqueueReplySchema),
     ticket: contract('scheduler', 'ticket', scheduler.TicketRequestSchema, scheduler.TicketReplySchema),

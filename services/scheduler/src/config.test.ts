@@ -46,6 +46,14 @@ describe('loadSchedulerConfig', () => {
     expect(message).toBe('invalid scheduler configuration: KERNOS_ENDPOINTS[0].maxConcurrent: expected a positive integer');
   });
 
+  it('reads a per-endpoint lease TTL and names a bad one', () => {
+    const config = loadSchedulerConfig({ KERNOS_ENDPOINTS: '[{"name":"slow","baseUrl":"http://a/v1","model":"m","maxConcurrent":1,"leaseTtlMs":300000}]' });
+    expect(config.KERNOS_ENDPOINTS[0]).toMatchObject({ name: 'slow', leaseTtlMs: 300_000 });
+    expect(problemsOf({ KERNOS_ENDPOINTS: '[{"name":"x","baseUrl":"http://a/v1","model":"m","maxConcurrent":1,"leaseTtlMs":-1}]' })).toBe(
+      'invalid scheduler configuration: KERNOS_ENDPOINTS[0].leaseTtlMs: expected a positive integer',
+    );
+  });
+
   it('reports every problem at once', () => {
     const message = problemsOf({
       KERNOS_LEASE_TTL_MS: 'soon',

@@ -38,6 +38,8 @@ export const endpointConfigSchema = z.strictObject({
   tokensPerMinute: positiveInt().optional(),
   /** Grants per rolling minute (default: unlimited). */
   requestsPerMinute: positiveInt().optional(),
+  /** How long a lease on this endpoint lives without a release or renewal (default: KERNOS_LEASE_TTL_MS); slow models want a longer one. */
+  leaseTtlMs: positiveInt().optional(),
   /** Which waiter gets the next free slot; see src/admission/policy.ts (default "composite"). */
   policy: z.enum(policyNames, { error: `expected one of: ${policyNames.join(', ')}` }).default('composite'),
   /** Tuning of the chosen policy (PolicyOptions in src/admission/policy.ts); every knob optional. */

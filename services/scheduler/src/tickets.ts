@@ -16,6 +16,8 @@ export interface TicketRecord {
   /** When the ticket reached its final state (granted or failed); finished tickets are forgotten after `keepFinishedMs`. */
   finishedAt?: number;
   readonly abort: AbortController;
+  /** The admission outcome of a ticket queued by this book (not of one restored already granted); for tracing. */
+  settled?: Promise<Grant>;
 }
 
 /**
@@ -91,6 +93,16 @@ export class TicketBook {
     }
   }
 
+  /** The next arrival order, shared with blocking waiters so a successor re-queues both as they came. */
+  takeOrder(): number {
+    return this.nextOrder++;
+  }
+
+  /** A restored waiter's order: later arrivals must come after it. */
+  observeOrder(order: number): void {
+    this.nextOrder = Math.max(this.nextOrder, order + 1);
+  }
+
   get size(): number {
     return this.tickets.size;
   }
@@ -106,7 +118,11 @@ export class TicketBook {
     const { signal: _signal, ...persistable } = request;
     const persisted: PersistedTicket = { ticketId, endpoint, workflowId, order, request: persistable, state: 'queued' };
     this.store?.putTicket(persisted);
-    const settled = this.options.admission.acquire(endpoint, { ...request, signal: abort.signal }).then(
+    const outcome = this.options.admission.acquire(endpoint, { ...request, signal: abort.signal });
+    record.settled = outcome;
+    // Observers of `settled` handle its rejection; this keeps an unobserved one from being an unhandled rejection.
+    outcome.catch(() => undefined);
+    const settled = outcome.then(
       (grant) => {
         record.state = 'granted';
         record.grant = grant;

@@ -16,6 +16,8 @@ const bucket = `kernos-scheduler-test-${tag}`;
 const url = process.env.KERNOS_NATS_URL ?? 'nats://127.0.0.1:4222';
 const tracer = trace.getTracer('scheduler-failover-int-test');
 const endpoint = { name: 'pair', baseUrl: 'http://127.0.0.1:8400/v1', model: 'm', maxConcurrent: 2, policy: 'fifo' as const };
+// A second endpoint for the controls, budgets and blocking acquires that must survive the takeover too.
+const side = { name: 'side', baseUrl: 'http://127.0.0.1:8400/v1', model: 'm', maxConcurrent: 1, policy: 'fifo' as const };
 
 let clientNc: NatsConnection;
 let client: KernelClient;
@@ -28,7 +30,7 @@ async function startReplica(replicaId: string): Promise<{ nc: NatsConnection; se
     nc,
     tracer,
     logger: createLogger('scheduler', () => undefined),
-    endpoints: [endpoint],
+    endpoints: [endpoint, side],
     subjectPrefix: prefix,
     replication: { state: kv, election: kv, replicaId, termMs: 1_000 },
   });
@@ -54,6 +56,20 @@ const enqueue = (ticketId: string) =>
   call(() => client.call(contracts.scheduler.enqueue, { ticketId, turn: { endpoint: 'pair', ref: { tenant: 't', runId: ticketId } } }, { timeoutMs: 2_000 }));
 const ticketOf = async (ticketId: string) => (await call(() => client.call(contracts.scheduler.ticket, { ticketId }, { timeoutMs: 2_000 }))).ticket!;
 const stats = async () => (await call(() => client.call(contracts.scheduler.stats, {}, { timeoutMs: 2_000 }))).endpoints[0]!;
+const sideStats = async () => (await call(() => client.call(contracts.scheduler.stats, {}, { timeoutMs: 2_000 }))).endpoints[1]!;
+const acquireSide = (runId: string, jobId = '') => client.call(contracts.scheduler.acquire, { endpoint: 'side', ref: { tenant: 't', runId, jobId } }, { timeoutMs: 20_000 });
+const storedKeys = async (prefix: string) => {
+  const keys: string[] = [];
+  for await (const key of await (await new Kvm(clientNc).open(bucket)).keys(`${prefix}>`)) keys.push(key);
+  return keys;
+};
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
 
 beforeAll(async () => {
   clientNc = await connectNats({ url, name: 'scheduler-failover-client' });
@@ -82,12 +98,52 @@ describe('scheduler replicas', () => {
     expect(granted.map((t) => t.ticketId)).toEqual(['q0', 'q1']);
     expect(await stats()).toMatchObject({ active: 2, queued: 4 });
 
+    // Operator state and blocking acquires on the side endpoint. A stop budget that a run has already exceeded:
+    expect((await client.call(contracts.scheduler.budget, { runId: 'spender', maxTokens: 10n, onExceed: scheduler.BudgetAction.STOP })).exceeded).toBe(false);
+    const spent = await acquireSide('spender');
+    await client.call(contracts.scheduler.release, { leaseId: spent.leaseId, inputTokens: 15, outputTokens: 5 });
+    // A held job with a queued turn, the slot taken, and two blocking acquires waiting behind it.
+    await client.call(contracts.scheduler.control, { action: scheduler.ControlAction.HOLD_JOB, target: 'held-job' });
+    const sideHolder = await acquireSide('side-holder');
+    await call(() => client.call(contracts.scheduler.enqueue, { ticketId: 'held-ticket', turn: { endpoint: 'side', ref: { tenant: 't', runId: 'held-run', jobId: 'held-job' } } }));
+    const waiterGrants: string[] = [];
+    const waiters = ['w1', 'w2'].map((runId) =>
+      acquireSide(runId).then((lease) => {
+        waiterGrants.push(runId);
+        return lease;
+      }),
+    );
+    await eventually(async () => (await storedKeys('waiter.')).length === 2, 'both blocking acquires to be stored');
+    expect(await sideStats()).toMatchObject({ active: 1, queued: 3, held: 1 });
+
     // Kill the leader: no shutdown, no hand-over; its term must run out.
     await a.nc.close();
     const killedAt = Date.now();
     for (let i = 0; i < 100 && !b.service.serving(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(b.service.serving()).toBe(true);
     expect(Date.now() - killedAt).toBeLessThan(5_000);
+
+    // The hold, the budget (with what was spent) and the blocking acquires survived the takeover.
+    expect(await sideStats()).toMatchObject({ active: 1, queued: 3, held: 1 });
+    await expect(acquireSide('spender')).rejects.toMatchObject({ code: 'denied', message: expect.stringContaining('20 of 10 tokens') });
+    expect(waiterGrants).toEqual([]);
+    // Freeing the slot grants the first waiter; the new leader answers the request the dead one had queued.
+    await call(() => client.call(contracts.scheduler.release, { leaseId: sideHolder.leaseId }));
+    const w1 = await waiters[0]!;
+    expect(waiterGrants).toEqual(['w1']);
+    expect(await sideStats()).toMatchObject({ active: 1, queued: 2, held: 1 });
+    await call(() => client.call(contracts.scheduler.release, { leaseId: w1.leaseId }));
+    const w2 = await waiters[1]!;
+    expect(waiterGrants).toEqual(['w1', 'w2']);
+    expect(w2.leaseId).not.toBe(w1.leaseId);
+    await call(() => client.call(contracts.scheduler.release, { leaseId: w2.leaseId }));
+    // Each waiter was granted once: no lease is left over, and the held turn still waits with a free slot.
+    expect(await sideStats()).toMatchObject({ active: 0, queued: 1, held: 1 });
+    expect(await storedKeys('waiter.')).toEqual([]);
+    expect((await ticketOf('held-ticket')).state).toBe(scheduler.TicketState.QUEUED);
+    await client.call(contracts.scheduler.control, { action: scheduler.ControlAction.RELEASE_JOB, target: 'held-job' });
+    expect((await ticketOf('held-ticket')).state).toBe(scheduler.TicketState.GRANTED);
+    await call(() => client.call(contracts.scheduler.withdraw, { ticketId: 'held-ticket' }));
 
     // More load arrives during and after the takeover.
     await enqueue('q6');

@@ -79,10 +79,31 @@ describe('jobs registry over NATS', () => {
       code: 'invalid_argument',
       message: expect.stringContaining('spec.governance.riskLevel: an "unacceptable" risk job cannot be applied'),
     });
-    const described = await client.call(contracts.scheduler.describeJob, { tenant, name: 'nightly' });
-    expect(described.job).toMatchObject({ generation: 2n, schedule: '30 3 * * *' });
-    expect(JSON.parse(described.documentJson)).toMatchObject({ spec: { priority: 7, workflow: 'agentWorkflow' } });
+    const describedJob = await client.call(contracts.scheduler.describeJob, { tenant, name: 'nightly' });
+    expect(describedJob.job).toMatchObject({ generation: 2n, schedule: '30 3 * * *' });
+    expect(JSON.parse(describedJob.documentJson)).toMatchObject({ spec: { priority: 7, workflow: 'agentWorkflow' } });
     expect((await client.call(contracts.scheduler.listJobs, { tenant })).jobs.map((j) => j.name)).toEqual(['nightly']);
+
+    // The deadline and timeouts are enforced, not only stored: a run the schedule starts has the run timeout as its
+    // execution timeout and carries the deadline and turn timeout that each scheduled turn applies (lease.ts).
+    const timed = { ...doc('30 3 * * *', 7), spec: { ...doc('30 3 * * *', 7).spec, deadline: '90s', timeouts: { run: '20m', turn: '45s' } } };
+    expect(await apply(timed)).toMatchObject({ outcome: 'updated', job: { generation: 3n } });
+    const handle = temporal.schedule.getHandle(`kernos-job-${tenant}-nightly`);
+    expect((await handle.describe()).action).toMatchObject({ workflowExecutionTimeout: 1_200_000 });
+    await handle.trigger();
+    let runId: string | undefined;
+    for (let i = 0; i < 100 && !runId; i++) {
+      runId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+      if (!runId) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(runId).toBeDefined();
+    // No worker polls this task queue: the run just sits there to be inspected, then is terminated.
+    const run = temporal.workflow.getHandle(runId!);
+    const described = await run.describe();
+    expect(Number(described.raw.executionConfig?.workflowExecutionTimeout?.seconds)).toBe(1_200);
+    expect(await described.memo).toMatchObject({ tenant, job: 'nightly', 'kernos.deadlineAfterMs': 90_000, 'kernos.turnTimeoutMs': 45_000 });
+    await run.terminate('test done');
+    expect(await apply(doc('30 3 * * *', 7))).toMatchObject({ outcome: 'updated', job: { generation: 4n } });
 
     // Dropping the schedule deletes the Temporal Schedule.
     expect(await apply(doc(undefined, 7))).toMatchObject({ outcome: 'updated', job: { scheduleId: '' } });

@@ -8,6 +8,8 @@ import { createSchedulerService, type SchedulerService } from '../src/service.js
 
 // Against the real nats-server from the integration global setup (or a dev one on the default port).
 const natsUrl = process.env.KERNOS_NATS_URL ?? 'nats://127.0.0.1:4222';
+// Our own subjects: kernels that other tests start on the same server run schedulers of their own.
+const subjectPrefix = `test-sched-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.`;
 
 /** Keeps finished spans so the test can check what the scheduler put on them. */
 type FinishedSpan = { name: string; attributes: Record<string, unknown> };
@@ -30,7 +32,7 @@ const logLines: string[] = [];
 beforeAll(async () => {
   telemetry = setupTelemetry({ serviceName: 'scheduler-int-test', exporters: [memoryExporter] });
   nc = await connectNats({ url: natsUrl, name: 'scheduler-int-test' });
-  client = createKernelClient(nc, telemetry.tracer);
+  client = createKernelClient(nc, telemetry.tracer, { subjectPrefix });
 });
 
 afterAll(async () => {
@@ -46,6 +48,7 @@ async function startScheduler(leaseTtlMs: number): Promise<SchedulerService> {
     logger: createLogger('scheduler', (line) => logLines.push(line)),
     endpoints: [solo],
     leaseTtlMs,
+    subjectPrefix,
   });
   await service.start();
   return service;
@@ -160,5 +163,46 @@ describe('scheduler lease TTL over NATS', () => {
     expect(logLines.some((line) => line.includes('lease expired without release') && line.includes('run-gone'))).toBe(true);
 
     await client.call(contracts.scheduler.release, { leaseId: next.leaseId });
+  });
+});
+
+describe('lease renewal over NATS', () => {
+  // Its own subjects: a renewal must reach this scheduler, not another kernel's on the shared server.
+  const prefix = `test-renew-${Date.now().toString(36)}.`;
+  let service: SchedulerService;
+  let own: KernelClient;
+  const ownStats = async () => (await own.call(contracts.scheduler.stats, {})).endpoints.find((e) => e.endpoint === 'solo')!;
+  beforeAll(async () => {
+    service = createSchedulerService({ nc, tracer: telemetry.tracer, logger: createLogger('scheduler', () => undefined), endpoints: [solo], leaseTtlMs: 600, subjectPrefix: prefix });
+    await service.start();
+    own = createKernelClient(nc, telemetry.tracer, { subjectPrefix: prefix });
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('keeps a renewed lease for several TTLs while the next turn waits, and expires it once renewals stop', async () => {
+    const long = await own.call(contracts.scheduler.acquire, { endpoint: 'solo', ref: { runId: 'long-turn' } });
+    const waiting = own.call(contracts.scheduler.acquire, { endpoint: 'solo', ref: { runId: 'next' } }, { timeoutMs: 10_000 });
+    // Three TTLs of streaming, renewed every third of the TTL as the llmTurn activity does.
+    let lastExpiry = Number(long.expiresAtMs);
+    for (let i = 0; i < 9; i++) {
+      await sleep(200);
+      const renewed = await own.call(contracts.scheduler.renew, { leaseId: long.leaseId });
+      expect(renewed.renewed).toBe(true);
+      expect(Number(renewed.expiresAtMs)).toBeGreaterThan(lastExpiry);
+      lastExpiry = Number(renewed.expiresAtMs);
+    }
+    expect(await isSettled(waiting)).toBe(false);
+    expect(await ownStats()).toMatchObject({ active: 1, queued: 1, expiredTotal: 0n });
+
+    // The holder dies: no more renewals, and the slot goes to the waiter one TTL later.
+    const next = await waiting;
+    expect(Date.now()).toBeGreaterThanOrEqual(lastExpiry - 50);
+    expect(await ownStats()).toMatchObject({ active: 1, queued: 0, expiredTotal: 1n });
+    // A dead holder that wakes up cannot renew its way back into the slot.
+    expect(await own.call(contracts.scheduler.renew, { leaseId: long.leaseId })).toMatchObject({ renewed: false });
+    await expect(own.call(contracts.scheduler.renew, { leaseId: '' })).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringContaining('lease_id: required') });
+    await own.call(contracts.scheduler.release, { leaseId: next.leaseId });
   });
 });

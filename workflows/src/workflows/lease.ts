@@ -16,14 +16,27 @@ const retry: ActivityOptions['retry'] = {
 // Enqueueing and asking are short NATS calls; none of them waits for the grant.
 const tickets = proxyActivities<KernosActivities>({ startToCloseTimeout: '30s', scheduleToCloseTimeout: '15m', retry });
 // The turn itself heartbeats, so a dead worker's turn is retried after the heartbeat timeout.
-const turns = proxyActivities<KernosActivities>({ startToCloseTimeout: '10m', scheduleToCloseTimeout: '30m', heartbeatTimeout: '5s', retry });
+const turnOptions: ActivityOptions = { startToCloseTimeout: '10m', scheduleToCloseTimeout: '30m', heartbeatTimeout: '5s', retry };
+const turns = proxyActivities<KernosActivities>(turnOptions);
+
+/**
+ * Memo keys a run's starter sets from its Job document (services/scheduler/src/jobs/job-document.ts
+ * `runOptionsOf`): the job's deadline, relative to the start of the run, and its per-turn timeout.
+ */
+export const deadlineMemoKey = 'kernos.deadlineAfterMs';
+export const turnTimeoutMemoKey = 'kernos.turnTimeoutMs';
 
 /** Options of {@link scheduledLlmTurn}. */
 export interface ScheduledTurnOptions {
   /** Ask the scheduler directly when no grant signal came for this long (default 5000 ms); covers a lost signal or a scheduler without Temporal. */
   pollEveryMs?: number;
-  /** Unix ms by which the turn should be done, for the deadline-aware policies (default none). */
+  /**
+   * Unix ms by which the turn should be done, for the deadline-aware policies (edf, composite). Default: the run's
+   * start plus the memo's `kernos.deadlineAfterMs` (set from the Job's `spec.deadline`), else none.
+   */
   deadlineMs?: number;
+  /** Start-to-close timeout of the turn itself (default: the memo's `kernos.turnTimeoutMs` from the Job's `spec.timeouts.turn`, else 10 minutes). */
+  turnTimeoutMs?: number;
   /** Give up the turn after this long in the queue (default 0: wait until granted). */
   maxWaitMs?: number;
 }
@@ -48,10 +61,22 @@ export async function scheduledLlmTurn(input: LlmTurnInput, options: ScheduledTu
   }
   const info = workflowInfo();
   const ticketId = `${info.workflowId}/${info.runId}/turn-${nextTurn++}`;
+  const memo = info.memo ?? {};
+  const deadlineAfterMs = positive(memo[deadlineMemoKey]);
+  const turnTimeoutMs = options.turnTimeoutMs ?? positive(memo[turnTimeoutMemoKey]);
+  const deadlineMs = options.deadlineMs ?? (deadlineAfterMs === undefined ? undefined : info.startTime.getTime() + deadlineAfterMs);
   try {
-    const lease = await waitForLease(ticketId, input, options);
+    const lease = await waitForLease(ticketId, input, { ...options, deadlineMs });
     signalled.delete(ticketId);
-    return await turns.llmTurn({ ...input, lease });
+    const runner = turnTimeoutMs === undefined ? turns : proxyActivities<KernosActivities>({ ...turnOptions, startToCloseTimeout: turnTimeoutMs, scheduleToCloseTimeout: Math.max(30 * 60_000, 3 * turnTimeoutMs) });
+    const result = await runner.llmTurn({ ...input, lease });
+    // The activity could not give the lease back (NATS or the scheduler was away): retry until they are back,
+    // rather than leaving the slot held until the lease TTL. After 15 minutes of retries the TTL has long taken
+    // the slot back, and the turn itself succeeded: it must not fail for this.
+    if (result.leaseReleased === false) {
+      await tickets.releaseLease({ leaseId: result.leaseId, inputTokens: result.inputTokens, outputTokens: result.outputTokens }).catch(() => false);
+    }
+    return result;
   } catch (error) {
     // Cancelled while waiting, or the turn failed for good: leave the queue, or give the lease back, now rather
     // than at its TTL. Not cancellable itself, so it still runs when the workflow is being cancelled.
@@ -90,4 +115,8 @@ async function waitForLease(ticketId: string, input: LlmTurnInput, options: Sche
     if (await condition(() => signalled.has(ticketId), options.pollEveryMs ?? 5_000)) ticket = signalled.get(ticketId)!;
     else ticket = await tickets.leaseStatus(ticketId);
   }
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
 }

@@ -19,6 +19,17 @@ describe('createAdmission', () => {
     admission.close();
   });
 
+  it("uses an endpoint's own lease TTL over the default, and renews a lease on whichever endpoint holds it", async () => {
+    const admission = createAdmission({ endpoints: [endpoint('small'), { ...endpoint('slow'), leaseTtlMs: 300_000 }], leaseTtlMs: 1_000 });
+    const small = await admission.acquire('small');
+    const slow = await admission.acquire('slow');
+    expect(small.expiresAt - small.grantedAt).toBe(1_000);
+    expect(slow.expiresAt - slow.grantedAt).toBe(300_000);
+    expect(admission.renew(slow.id)).toMatchObject({ id: slow.id, endpoint: 'slow' });
+    expect(admission.renew('no-such-lease')).toBeUndefined();
+    admission.close();
+  });
+
   it('rejects an unknown endpoint with not_found naming it and the known ones', async () => {
     const admission = createAdmission({ endpoints: [endpoint('small'), endpoint('big')], leaseTtlMs: 1_000 });
     const error = await admission.acquire('huge').catch((e: unknown) => e);

@@ -1,13 +1,13 @@
 import { KernosError } from '@kernos/errors';
 import type { EndpointConfig } from '../config.js';
 import { EndpointQueue, type AdmissionRequest, type Clock, type EndpointQueueStats, type Lease, type Usage } from './endpoint-queue.js';
-import { Controls, type Budget } from './controls.js';
+import { Controls, type Budget, type ControlKind } from './controls.js';
 import { policyFactories } from './policy.js';
 
 export interface AdmissionOptions {
   /** The endpoints to admit turns to; names must be unique. */
   endpoints: readonly EndpointConfig[];
-  /** How long a lease lives without a release (ms). */
+  /** How long a lease lives without a release or renewal (ms), unless its endpoint sets its own `leaseTtlMs`. */
   leaseTtlMs: number;
   /** Time source (default: the system clock). */
   clock?: Clock;
@@ -19,6 +19,8 @@ export interface AdmissionOptions {
   onLeaseStart?: (lease: Lease) => void;
   /** Told when a lease stops being active. */
   onLeaseEnd?: (leaseId: string) => void;
+  /** Told of every change of operator controls, budgets and spend (persistence for failover; default none). */
+  onControlChange?: (kind: ControlKind, id: string, value: unknown) => void;
 }
 
 /** A lease plus where to send the turn. */
@@ -41,11 +43,15 @@ export interface Admission {
   /** Rejects with not_found for an unknown endpoint; otherwise resolves when granted (see EndpointQueue.acquire). */
   acquire(endpoint: string, request?: AdmissionRequest): Promise<Grant>;
   release(leaseId: string, usage?: Usage): ReleaseResult;
+  /** Restarts an active lease's TTL from now; undefined when the lease is not active (unknown, released or expired). */
+  renew(leaseId: string): Lease | undefined;
   stats(): EndpointQueueStats[];
   /** Rejects all waiters with `unavailable` and forgets all leases; used on shutdown. */
   close(): void;
   /** Takes over a predecessor's active lease (failover); false if its endpoint is unknown or it has expired. */
   restoreLease(lease: Lease): boolean;
+  /** Takes over a predecessor's controls, budgets, spend and drains (failover), then re-applies them to the queues. */
+  restoreControls(entries: readonly { kind: ControlKind; id: string; value: unknown }[]): void;
   /** Operator controls; each returns how many queued turns changed state (parked, unparked or failed). */
   control(action: ControlAction, target: string, reason?: string): number;
   /** Sets (or, with undefined, removes) a run or job token budget; returns the tokens spent so far and whether it is exceeded. */
@@ -57,14 +63,14 @@ export type ControlAction = 'pause-run' | 'resume-run' | 'cancel-run' | 'hold-jo
 /** One EndpointQueue per configured endpoint, behind a lookup that turns a wrong name into an actionable error. */
 export function createAdmission(options: AdmissionOptions): Admission {
   const queues = new Map<string, { queue: EndpointQueue; config: EndpointConfig }>();
-  const controls = new Controls();
+  const controls = new Controls(options.onControlChange);
   const regateAll = () => [...queues.values()].reduce((sum, { queue }) => sum + queue.regate(), 0);
   for (const config of options.endpoints) {
     if (queues.has(config.name)) throw new KernosError('invalid_argument', `endpoints: duplicate endpoint name "${config.name}"`);
     const queue = new EndpointQueue({
       name: config.name,
       maxConcurrent: config.maxConcurrent,
-      leaseTtlMs: options.leaseTtlMs,
+      leaseTtlMs: config.leaseTtlMs ?? options.leaseTtlMs,
       policy: policyFactories[config.policy](config.policyOptions ?? {}),
       rateLimits: { tokensPerMinute: config.tokensPerMinute, requestsPerMinute: config.requestsPerMinute },
       clock: options.clock,
@@ -99,6 +105,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
       }
       return { released: false, endpoint: undefined, late: false };
     },
+    renew(leaseId) {
+      for (const { queue } of queues.values()) {
+        const lease = queue.renew(leaseId);
+        if (lease) return lease;
+      }
+      return undefined;
+    },
     stats() {
       return [...queues.values()].map(({ queue }) => queue.stats());
     },
@@ -125,6 +138,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
           const entry = queues.get(target);
           if (!entry) throw new KernosError('not_found', `unknown endpoint "${target}"; known endpoints: ${known}`, { details: { endpoint: target } });
           entry.queue.setDraining(action === 'drain-endpoint');
+          options.onControlChange?.('drain', target, action === 'drain-endpoint' ? true : undefined);
           return entry.queue.stats().queued;
         }
       }
@@ -135,6 +149,11 @@ export function createAdmission(options: AdmissionOptions): Admission {
       controls.setBudget(scope, id, budget);
       regateAll();
       return { spent: controls.spent(scope, id), exceeded: controls.exceeded(scope, id) };
+    },
+    restoreControls(entries) {
+      controls.restore(entries);
+      for (const entry of entries) if (entry.kind === 'drain') queues.get(entry.id)?.queue.setDraining(true);
+      regateAll();
     },
     restoreLease(lease) {
       return queues.get(lease.endpoint)?.queue.restoreLease(lease) ?? false;

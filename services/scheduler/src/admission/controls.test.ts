@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EndpointConfig } from '../config.js';
 import { createAdmission, type Admission } from './admission.js';
+import type { ControlKind } from './controls.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });
@@ -123,5 +124,55 @@ describe('token budgets', () => {
     await flush();
     expect(t.granted).toEqual(['j1']);
     expect(t.failed.get('j2')).toBe('denied: job j has used its token budget (100 of 100 tokens)');
+  });
+});
+
+describe('controls replicated to a successor', () => {
+  it('records every change in the sink, and a new admission restored from it parks, fails and counts as the old one did', async () => {
+    const stored = new Map<string, { kind: string; id: string; value: unknown }>();
+    const sink = (kind: ControlKind, id: string, value: unknown) => {
+      if (value === undefined) stored.delete(`${kind}/${id}`);
+      else stored.set(`${kind}/${id}`, { kind, id, value });
+    };
+    const old = createAdmission({ endpoints: [endpoint('e'), endpoint('f')], leaseTtlMs: 600_000, onControlChange: sink });
+    old.control('hold-job', 'held-job');
+    old.control('pause-run', 'paused-run');
+    old.control('pause-run', 'resumed-run');
+    old.control('resume-run', 'resumed-run');
+    old.control('cancel-run', 'cancelled-run', 'operator said so');
+    old.control('drain-endpoint', 'f');
+    old.setBudget('run', 'spender', { maxTokens: 100, onExceed: 'stop' });
+    old.setBudget('job', 'big-job', { maxTokens: 1_000, onExceed: 'pause' });
+    const lease = await old.acquire('e', { ref: { runId: 'spender', jobId: 'big-job' } });
+    old.release(lease.id, { inputTokens: 60, outputTokens: 50 });
+    expect([...stored.keys()].sort()).toEqual([
+      'budget.job/big-job',
+      'budget.run/spender',
+      'cancel/cancelled-run',
+      'drain/f',
+      'hold/held-job',
+      'pause/paused-run',
+      'spent.job/big-job',
+      'spent.run/spender',
+    ]);
+
+    const successor = createAdmission({ endpoints: [endpoint('e'), endpoint('f')], leaseTtlMs: 600_000 });
+    successor.restoreControls([...stored.values()] as Parameters<Admission['restoreControls']>[0]);
+    // Spend and budgets came along: the run is over its stop budget, the job is under its own.
+    expect(successor.setBudget('job', 'big-job', { maxTokens: 1_000, onExceed: 'pause' })).toEqual({ spent: 110, exceeded: false });
+    await expect(successor.acquire('e', { ref: { runId: 'spender' } })).rejects.toMatchObject({ code: 'denied', message: expect.stringContaining('110 of 100') });
+    await expect(successor.acquire('e', { ref: { runId: 'cancelled-run' } })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('operator said so') });
+    // Held and paused turns park; a resumed run's turn does not; the drained endpoint grants nothing.
+    const granted: string[] = [];
+    for (const [label, ref] of [['held', { jobId: 'held-job' }], ['paused', { runId: 'paused-run' }], ['resumed', { runId: 'resumed-run' }]] as const) {
+      void successor.acquire('e', { ref }).then(() => granted.push(label));
+    }
+    void successor.acquire('f', { ref: { runId: 'x' } }).then(() => granted.push('drained'));
+    await flush();
+    expect(granted).toEqual(['resumed']);
+    expect(successor.stats().map((s) => ({ endpoint: s.endpoint, held: s.held, draining: s.draining }))).toEqual([
+      { endpoint: 'e', held: 2, draining: false },
+      { endpoint: 'f', held: 0, draining: true },
+    ]);
   });
 });

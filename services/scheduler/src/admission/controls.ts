@@ -1,6 +1,9 @@
 import { KernosError } from '@kernos/errors';
 import type { HolderRef } from './policy.js';
 
+/** Kinds of control state a sink hears of (the same names as the replicated store's keys). */
+export type ControlKind = 'pause' | 'cancel' | 'hold' | 'drain' | 'budget.run' | 'budget.job' | 'spent.run' | 'spent.job';
+
 /** What to do when a run or job has used up its token budget. */
 export type BudgetAction = 'pause' | 'stop';
 
@@ -19,6 +22,12 @@ export type Gate = 'go' | 'hold' | KernosError;
  * at release (input + output tokens), per run and per job.
  */
 export class Controls {
+  /**
+   * @param sink told of every change (default: none); the replicated scheduler stores them in KV so that a new
+   * leader restores holds, pauses, cancellations, budgets and spend (see {@link Controls.restore}).
+   */
+  constructor(private readonly sink?: (kind: ControlKind, id: string, value: unknown) => void) {}
+
   private readonly pausedRuns = new Set<string>();
   private readonly cancelledRuns = new Map<string, string>();
   private readonly heldJobs = new Set<string>();
@@ -50,30 +59,40 @@ export class Controls {
 
   pauseRun(run: string): void {
     this.pausedRuns.add(run);
+    this.sink?.('pause', run, true);
   }
 
   resumeRun(run: string): void {
     this.pausedRuns.delete(run);
+    this.sink?.('pause', run, undefined);
   }
 
   cancelRun(run: string, reason = ''): void {
     this.cancelledRuns.set(run, reason);
+    this.sink?.('cancel', run, reason);
     // Remember a bounded number of cancellations: a cancelled run's workflow stops asking soon after.
-    if (this.cancelledRuns.size > 10_000) this.cancelledRuns.delete(this.cancelledRuns.keys().next().value!);
+    if (this.cancelledRuns.size > 10_000) {
+      const oldest = this.cancelledRuns.keys().next().value!;
+      this.cancelledRuns.delete(oldest);
+      this.sink?.('cancel', oldest, undefined);
+    }
   }
 
   holdJob(job: string): void {
     this.heldJobs.add(job);
+    this.sink?.('hold', job, true);
   }
 
   releaseJob(job: string): void {
     this.heldJobs.delete(job);
+    this.sink?.('hold', job, undefined);
   }
 
   setBudget(scope: 'run' | 'job', id: string, budget: Budget | undefined): void {
     const budgets = scope === 'run' ? this.runBudgets : this.jobBudgets;
     if (budget) budgets.set(id, budget);
     else budgets.delete(id);
+    this.sink?.(scope === 'run' ? 'budget.run' : 'budget.job', id, budget);
   }
 
   spent(scope: 'run' | 'job', id: string): number {
@@ -88,20 +107,54 @@ export class Controls {
   /** Counts a finished turn's actual usage; returns true when that pushed its run or job over a budget. */
   charge(ref: HolderRef | undefined, tokens: number): boolean {
     let crossed = false;
-    for (const [id, spentMap, budgets] of [
-      [ref?.runId, this.runSpent, this.runBudgets],
-      [ref?.jobId, this.jobSpent, this.jobBudgets],
+    for (const [id, spentMap, budgets, kind] of [
+      [ref?.runId, this.runSpent, this.runBudgets, 'spent.run'],
+      [ref?.jobId, this.jobSpent, this.jobBudgets, 'spent.job'],
     ] as const) {
       if (!id) continue;
       const before = spentMap.get(id) ?? 0;
       spentMap.set(id, before + tokens);
+      if (tokens > 0) this.sink?.(kind, id, before + tokens);
       const budget = budgets.get(id);
       if (budget && before < budget.maxTokens && before + tokens >= budget.maxTokens) crossed = true;
     }
     return crossed;
   }
 
+  /** Takes over a predecessor's controls (leader failover), as its sink recorded them; unknown shapes are skipped. */
+  restore(entries: readonly { kind: ControlKind; id: string; value: unknown }[]): void {
+    for (const { kind, id, value } of entries) {
+      switch (kind) {
+        case 'pause':
+          this.pausedRuns.add(id);
+          break;
+        case 'cancel':
+          this.cancelledRuns.set(id, typeof value === 'string' ? value : '');
+          break;
+        case 'hold':
+          this.heldJobs.add(id);
+          break;
+        case 'budget.run':
+        case 'budget.job':
+          if (isBudget(value)) (kind === 'budget.run' ? this.runBudgets : this.jobBudgets).set(id, value);
+          break;
+        case 'spent.run':
+        case 'spent.job':
+          if (typeof value === 'number' && value >= 0) (kind === 'spent.run' ? this.runSpent : this.jobSpent).set(id, value);
+          break;
+        case 'drain':
+          // Per endpoint: the admission applies it to its queue.
+          break;
+      }
+    }
+  }
+
   private over(budget: Budget | undefined, spent: number): Budget | undefined {
     return budget && spent >= budget.maxTokens ? budget : undefined;
   }
+}
+
+function isBudget(value: unknown): value is Budget {
+  const budget = value as Budget | null;
+  return typeof budget === 'object' && budget !== null && typeof budget.maxTokens === 'number' && (budget.onExceed === 'pause' || budget.onExceed === 'stop');
 }

@@ -116,6 +116,51 @@ describe('EndpointQueue', () => {
     expect(queue.stats()).toMatchObject({ active: 1, queued: 0, expiredTotal: 1, grantedTotal: 2 });
   });
 
+  it('keeps a renewed lease past its first TTL, and still expires it one TTL after the last renewal', async () => {
+    const expired: Lease[] = [];
+    const starts: Lease[] = [];
+    let n = 0;
+    const queue = new EndpointQueue({
+      name: 'e1',
+      maxConcurrent: 1,
+      leaseTtlMs: 1_000,
+      policy: createFifoPolicy(),
+      newLeaseId: () => `lease-${++n}`,
+      onExpire: (lease) => expired.push(lease),
+      onLeaseStart: (lease) => starts.push(lease),
+    });
+    const t = tracker(queue);
+    void t.acquire('long-turn');
+    void t.acquire('next');
+    await flush();
+    const id = t.leases.get('long-turn')!.id;
+    // A turn streaming for 3 TTLs, renewing every half TTL: never reclaimed.
+    for (let i = 0; i < 6; i++) {
+      vi.advanceTimersByTime(500);
+      const renewed = queue.renew(id);
+      expect(renewed?.expiresAt).toBe(Date.now() + 1_000);
+    }
+    await flush();
+    expect(t.granted).toEqual(['long-turn']);
+    expect(expired).toEqual([]);
+    // Each renewal is persisted like a grant, with the new expiry, so a successor keeps the lease.
+    expect(starts.filter((lease) => lease.id === id).map((lease) => lease.expiresAt)).toEqual([1_001_000, 1_001_500, 1_002_000, 1_002_500, 1_003_000, 1_003_500, 1_004_000]);
+    // The holder dies (stops renewing): one TTL later the slot goes to the next waiter.
+    vi.advanceTimersByTime(999);
+    await flush();
+    expect(t.granted).toEqual(['long-turn']);
+    vi.advanceTimersByTime(1);
+    await flush();
+    expect(t.granted).toEqual(['long-turn', 'next']);
+    expect(expired.map((lease) => lease.id)).toEqual([id]);
+    // Too late: an expired, released or unknown lease cannot be renewed back into a slot.
+    expect(queue.renew(id)).toBeUndefined();
+    expect(queue.renew('no-such-lease')).toBeUndefined();
+    const next = t.leases.get('next')!;
+    queue.release(next.id);
+    expect(queue.renew(next.id)).toBeUndefined();
+  });
+
   it('answers a release after expiry as late, counting its tokens once', async () => {
     const queue = makeQueue({ leaseTtlMs: 1_000 });
     const lease = await queue.acquire();

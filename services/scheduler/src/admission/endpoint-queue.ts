@@ -108,7 +108,7 @@ export interface EndpointQueueOptions {
   gate?: (ref: HolderRef | undefined) => Gate;
   /** Told of each reported usage (release or late release), e.g. to charge budgets. */
   onUsage?: (lease: Lease, tokens: number) => void;
-  /** Told of every grant (before the grantee hears of it), e.g. to persist active leases for a successor. */
+  /** Told of every grant (before the grantee hears of it) and every renewal, e.g. to persist active leases for a successor. */
   onLeaseStart?: (lease: Lease) => void;
   /** Told when a lease stops being active (release or expiry). */
   onLeaseEnd?: (leaseId: string) => void;
@@ -313,6 +313,22 @@ export class EndpointQueue {
       return 'late';
     }
     return 'unknown';
+  }
+
+  /**
+   * The holder is still using the lease (a long turn streaming): its TTL starts again from now, and the new expiry
+   * is persisted like a grant (onLeaseStart) so a successor keeps it. Returns the renewed lease, or undefined when
+   * the lease is not active: a holder that stopped renewing (it died) has lost the slot for good.
+   */
+  renew(leaseId: string): Lease | undefined {
+    const held = this.active.get(leaseId);
+    if (!held) return undefined;
+    this.clock.clearTimer(held.ttlTimer);
+    const lease: Lease = { ...held.lease, expiresAt: this.clock.now() + this.leaseTtlMs };
+    const ttlTimer = this.clock.setTimer(() => this.expire(leaseId), this.leaseTtlMs);
+    this.active.set(leaseId, { lease, ttlTimer });
+    this.onLeaseStart?.(lease);
+    return lease;
   }
 
   /** Whether the lease is active here; lets a multi-endpoint front find the right queue. */

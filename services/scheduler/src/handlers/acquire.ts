@@ -3,6 +3,7 @@ import { KernosError } from '@kernos/errors';
 import type { MessageInitShape, scheduler } from '@kernos/wire';
 import type { Admission, Grant } from '../admission/admission.js';
 import type { AdmissionRequest } from '../admission/endpoint-queue.js';
+import { traceAdmission } from './admission-span.js';
 
 /** Checks an AcquireRequest (also the `turn` of an EnqueueRequest) and maps it to the core's request; errors name each bad field. */
 export function toAdmissionRequest(admission: Admission, request: scheduler.AcquireRequest, subject: string, prefix = ''): AdmissionRequest {
@@ -51,10 +52,15 @@ export async function acquire(
   admission: Admission,
   request: scheduler.AcquireRequest,
   span: Span,
+  /** Told of the pending grant before it is awaited, e.g. to persist a queued waiter for a successor (default none). */
+  onPending?: (endpoint: string, request: AdmissionRequest, grant: Promise<Grant>) => void,
 ): Promise<MessageInitShape<typeof scheduler.AcquireReplySchema>> {
   const admissionRequest = toAdmissionRequest(admission, request, 'kernos.scheduler.acquire');
   span.setAttributes({ 'kernos.scheduler.endpoint': request.endpoint, 'kernos.scheduler.priority': request.priority });
-  const grant = await admission.acquire(request.endpoint, admissionRequest);
+  const pending = admission.acquire(request.endpoint, admissionRequest);
+  onPending?.(request.endpoint, admissionRequest, pending);
+  traceAdmission(admission, request.endpoint, admissionRequest, span, pending);
+  const grant = await pending;
   span.setAttributes({ 'kernos.scheduler.wait_ms': grant.waitedMs, 'kernos.scheduler.lease_id': grant.id });
   return toAcquireReply(grant);
 }

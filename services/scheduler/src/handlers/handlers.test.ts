@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { create, scheduler } from '@kernos/wire';
 import { createAdmission } from '../admission/admission.js';
 import { acquire } from './acquire.js';
-import { release } from './release.js';
+import { release, renew } from './release.js';
 import { budget, control } from './control.js';
 import { stats } from './stats.js';
 
@@ -71,6 +71,19 @@ describe('release handler', () => {
     expect(() => release(admission(), create(scheduler.ReleaseRequestSchema, { inputTokens: -5 }), span)).toThrow(
       'kernos.scheduler.release: lease_id: required; input_tokens: must not be negative, got -5',
     );
+  });
+});
+
+describe('renew handler', () => {
+  it('extends an active lease, answers renewed=false once it is released, and requires a lease id', async () => {
+    const a = admission();
+    const { leaseId, expiresAtMs } = await acquire(a, acquireRequest(), span);
+    const renewed = renew(a, create(scheduler.RenewRequestSchema, { leaseId }), span);
+    expect(renewed.renewed).toBe(true);
+    expect(Number(renewed.expiresAtMs)).toBeGreaterThanOrEqual(Number(expiresAtMs));
+    release(a, create(scheduler.ReleaseRequestSchema, { leaseId }), span);
+    expect(renew(a, create(scheduler.RenewRequestSchema, { leaseId }), span)).toEqual({ renewed: false });
+    expect(() => renew(a, create(scheduler.RenewRequestSchema, { leaseId: ' ' }), span)).toThrow('kernos.scheduler.renew: lease_id: required');
   });
 });
 

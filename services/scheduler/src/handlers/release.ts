@@ -28,3 +28,19 @@ export function release(
   });
   return { released: result.released };
 }
+
+/**
+ * kernos.scheduler.renew: the holder is still working; the lease's TTL starts again from now. A lease that is not
+ * active answers renewed=false (not an error): its slot may already be someone else's, and the holder should
+ * finish its turn and release (the release still counts the tokens if the lease expired recently).
+ */
+export function renew(admission: Admission, request: scheduler.RenewRequest, span: Span): MessageInitShape<typeof scheduler.RenewReplySchema> {
+  if (request.leaseId.trim() === '') throw new KernosError('invalid_argument', 'kernos.scheduler.renew: lease_id: required');
+  const lease = admission.renew(request.leaseId);
+  span.setAttributes({
+    'kernos.scheduler.lease_id': request.leaseId,
+    'kernos.scheduler.renewed': lease !== undefined,
+    ...(lease ? { 'kernos.scheduler.endpoint': lease.endpoint } : {}),
+  });
+  return lease ? { renewed: true, expiresAtMs: BigInt(lease.expiresAt) } : { renewed: false };
+}

@@ -4,6 +4,7 @@ import { scheduler, type MessageInitShape } from '@kernos/wire';
 import type { Admission } from '../admission/admission.js';
 import type { TicketBook, TicketRecord } from '../tickets.js';
 import { toAcquireReply, toAdmissionRequest } from './acquire.js';
+import { traceAdmission } from './admission-span.js';
 
 type TicketInit = MessageInitShape<typeof scheduler.TicketSchema>;
 
@@ -24,6 +25,8 @@ export function toTicket(record: TicketRecord | undefined, ticketId: string): Ti
   };
 }
 
+const traced = new WeakSet<TicketRecord>();
+
 /** kernos.scheduler.enqueue: queues the turn and answers at once (granted already if a slot was free). */
 export async function enqueue(admission: Admission, book: TicketBook, request: scheduler.EnqueueRequest, span: Span): Promise<MessageInitShape<typeof scheduler.EnqueueReplySchema>> {
   const subject = 'kernos.scheduler.enqueue';
@@ -33,6 +36,11 @@ export async function enqueue(admission: Admission, book: TicketBook, request: s
   span.setAttributes({ 'kernos.scheduler.endpoint': request.turn.endpoint, 'kernos.scheduler.priority': request.turn.priority, 'kernos.scheduler.ticket_id': request.ticketId });
   const record = await book.enqueue(request.ticketId, request.turn.endpoint, admissionRequest, request.workflowId);
   span.setAttribute('kernos.scheduler.ticket_state', record.state);
+  // Once per ticket: a retried enqueue finds the same record and must not draw a second admission.
+  if (record.settled && !traced.has(record)) {
+    traced.add(record);
+    traceAdmission(admission, request.turn.endpoint, admissionRequest, span, record.settled);
+  }
   return { ticket: toTicket(record, request.ticketId) };
 }
 

@@ -104,3 +104,32 @@ export function runInputOf(job: JobDocument): Record<string, unknown> {
     ...(spec.model.maxOutputTokens ? { maxOutputTokens: spec.model.maxOutputTokens } : {}),
   };
 }
+
+const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds of a validated duration ("30s", "10m", "2h"). */
+export function durationMs(duration: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(duration);
+  if (!match) throw new KernosError('invalid_argument', `expected a duration like 30s, 10m, 2h, got "${duration}"`);
+  return Number(match[1]) * unitMs[match[2] as keyof typeof unitMs];
+}
+
+/**
+ * How each run of the job is started, besides its input: `spec.timeouts.run` becomes the workflow execution
+ * timeout (Temporal ends a run that outlives it), and the deadline and turn timeout travel in the memo, where
+ * workflows/src/workflows/lease.ts reads them: every turn is enqueued with `deadline_ms` = run start +
+ * `spec.deadline` (so edf and composite order it by the job's deadline) and runs under `spec.timeouts.turn`.
+ * The memo keys are those of lease.ts (`deadlineMemoKey`, `turnTimeoutMemoKey`).
+ */
+export function runOptionsOf(job: JobDocument): { workflowExecutionTimeoutMs?: number; memo: Record<string, number | string> } {
+  const { spec, metadata } = job;
+  return {
+    ...(spec.timeouts.run ? { workflowExecutionTimeoutMs: durationMs(spec.timeouts.run) } : {}),
+    memo: {
+      tenant: metadata.tenant,
+      job: metadata.name,
+      ...(spec.deadline ? { 'kernos.deadlineAfterMs': durationMs(spec.deadline) } : {}),
+      ...(spec.timeouts.turn ? { 'kernos.turnTimeoutMs': durationMs(spec.timeouts.turn) } : {}),
+    },
+  };
+}

@@ -101,3 +101,25 @@ describe('describeJob', () => {
     }
   });
 });
+
+describe('run options of a job', () => {
+  it('turn the deadline and timeouts into what Temporal and the lease workflow enforce', async () => {
+    const { runOptionsOf, durationMs } = await import('./job-document.js');
+    const job = parseJobDocument(JSON.stringify(jobDoc({}, { deadline: '90s', timeouts: { run: '2h', turn: '45s' } })));
+    expect(runOptionsOf(job)).toEqual({
+      workflowExecutionTimeoutMs: 7_200_000,
+      memo: { tenant: 'acme', job: 'nightly-triage', 'kernos.deadlineAfterMs': 90_000, 'kernos.turnTimeoutMs': 45_000 },
+    });
+    // Without them nothing is enforced beyond the defaults.
+    expect(runOptionsOf(parseJobDocument(JSON.stringify(jobDoc())))).toEqual({ memo: { tenant: 'acme', job: 'nightly-triage' } });
+    expect([durationMs('250ms'), durationMs('3m'), durationMs('1d')]).toEqual([250, 180_000, 86_400_000]);
+    expect(() => durationMs('soon')).toThrow('expected a duration');
+  });
+
+  it('use the memo keys the lease workflow reads', async () => {
+    const { deadlineMemoKey, turnTimeoutMemoKey } = await import('../../../../workflows/src/workflows/lease.js');
+    const { runOptionsOf } = await import('./job-document.js');
+    const memo = runOptionsOf(parseJobDocument(JSON.stringify(jobDoc({}, { deadline: '1m', timeouts: { turn: '2m' } })))).memo;
+    expect(Object.keys(memo)).toEqual(expect.arrayContaining([deadlineMemoKey, turnTimeoutMemoKey]));
+  });
+});

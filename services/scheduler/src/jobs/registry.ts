@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Client } from '@temporalio/client';
 import { KernosError } from '@kernos/errors';
-import { parseJobDocument, runInputOf, type JobDocument } from './job-document.js';
+import { parseJobDocument, runInputOf, runOptionsOf, type JobDocument } from './job-document.js';
 
 export interface JobRecord {
   tenant: string;
@@ -104,6 +104,7 @@ export function temporalScheduleSync(client: Client, taskQueue = 'kernos-agents'
         await handle.delete().catch(() => undefined);
         return;
       }
+      const run = runOptionsOf(job.document);
       const action = {
         type: 'startWorkflow' as const,
         workflowType: job.document.spec.workflow,
@@ -111,6 +112,10 @@ export function temporalScheduleSync(client: Client, taskQueue = 'kernos-agents'
         // Each run's workflow id is the schedule id plus the fire time (Temporal appends it), so runs never collide.
         workflowId: `${id}-run`,
         args: [runInputOf(job.document)],
+        // Enforced, not just stored: Temporal ends a run past spec.timeouts.run; the deadline and turn timeout reach
+        // each turn through the memo (see runOptionsOf).
+        ...(run.workflowExecutionTimeoutMs === undefined ? {} : { workflowExecutionTimeout: run.workflowExecutionTimeoutMs }),
+        memo: run.memo,
       };
       try {
         await handle.update((previous) => ({ ...previous, spec: { cronExpressions: [cron] }, action }));

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kernos/scheduler/v1/scheduler.proto.
  */
 export const file_kernos_scheduler_v1_scheduler: GenFile = /*@__PURE__*/
-  fileDesc("CiNrZXJub3Mvc2NoZWR1bGVyL3YxL3NjaGVkdWxlci5wcm90bxITa2Vybm9zLnNjaGVkdWxlci52MSLAAQoOQWNxdWlyZVJlcXVlc3QSJQoDcmVmGAEgASgLMhgua2Vybm9zLmNvbW1vbi52MS5SdW5SZWYSEAoIZW5kcG9pbnQYAiABKAkSEAoIcHJpb3JpdHkYAyABKAUSHgoWZXN0aW1hdGVkX2lucHV0X3Rva2VucxgEIAEoBRIZChFtYXhfb3V0cHV0X3Rva2VucxgFIAEoBRITCgtkZWFkbGluZV9tcxgGIAEoAxITCgttYXhfd2FpdF9tcxgHIAEoAyKUAQoMQWNxdWlyZVJlcGx5EhAKCGxlYXNlX2lkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhAKCGJhc2VfdXJsGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDWdyYW50ZWRfYXRfbXMYBSABKAMSFQoNZXhwaXJlc19hdF9tcxgGIAEoAxIRCgl3YWl0ZWRfbXMYByABKAMiTwoOUmVsZWFzZVJlcXVlc3QSEAoIbGVhc2VfaWQYASABKAkSFAoMaW5wdXRfdG9rZW5zGAIgASgFEhUKDW91dHB1dF90b2tlbnMYAyABKAUiIAoMUmVsZWFzZVJlcGx5EhAKCHJlbGVhc2VkGAEgASgIIg4KDFN0YXRzUmVxdWVzdCLcAgoNRW5kcG9pbnRTdGF0cxIQCghlbmRwb2ludBgBIAEoCRIOCgZhY3RpdmUYAiABKAUSDgoGcXVldWVkGAMgASgFEhUKDWdyYW50ZWRfdG90YWwYBCABKAMSFAoMdG9rZW5zX3RvdGFsGAUgASgDEhYKDm1heF9jb25jdXJyZW50GAYgASgFEhUKDWV4cGlyZWRfdG90YWwYByABKAMSGwoTd2FpdF90aW1lb3V0c190b3RhbBgIIAEoAxIMCgRoZWxkGAkgASgFEhAKCGRyYWluaW5nGAogASgIEhMKC3dhaXRfcDUwX21zGAsgASgDEhMKC3dhaXRfcDk1X21zGAwgASgDEhMKC3V0aWxpc2F0aW9uGA0gASgBEg4KBnBvbGljeRgOIAEoCRIxCgd0ZW5hbnRzGA8gAygLMiAua2Vybm9zLnNjaGVkdWxlci52MS5UZW5hbnRTdGF0cyJaCgtUZW5hbnRTdGF0cxIOCgZ0ZW5hbnQYASABKAkSFQoNZ3JhbnRlZF90b3RhbBgCIAEoAxIUCgx0b2tlbnNfdG90YWwYAyABKAMSDgoGcXVldWVkGAQgASgFIkMKClN0YXRzUmVwbHkSNQoJZW5kcG9pbnRzGAEgAygLMiIua2Vybm9zLnNjaGVkdWxlci52MS5FbmRwb2ludFN0YXRzImsKDkVucXVldWVSZXF1ZXN0EjEKBHR1cm4YASABKAsyIy5rZXJub3Muc2NoZWR1bGVyLnYxLkFjcXVpcmVSZXF1ZXN0EhEKCXRpY2tldF9pZBgCIAEoCRITCgt3b3JrZmxvd19pZBgDIAEoCSKpAQoGVGlja2V0EhEKCXRpY2tldF9pZBgBIAEoCRIvCgVzdGF0ZRgCIAEoDjIgLmtlcm5vcy5zY2hlZHVsZXIudjEuVGlja2V0U3RhdGUSMAoFbGVhc2UYAyABKAsyIS5rZXJub3Muc2NoZWR1bGVyLnYxLkFjcXVpcmVSZXBseRISCgplcnJvcl9jb2RlGAQgASgJEhUKDWVycm9yX21lc3NhZ2UYBSABKAkiOwoMRW5xdWV1ZVJlcGx5EisKBnRpY2tldBgBIAEoCzIbLmtlcm5vcy5zY2hlZHVsZXIudjEuVGlja2V0IiIKDVRpY2tldFJlcXVlc3QSEQoJdGlja2V0X2lkGAEgASgJIjoKC1RpY2tldFJlcGx5EisKBnRpY2tldBgBIAEoCzIbLmtlcm5vcy5zY2hlZHVsZXIudjEuVGlja2V0IiQKD1dpdGhkcmF3UmVxdWVzdBIRCgl0aWNrZXRfaWQYASABKAkiIgoNV2l0aGRyYXdSZXBseRIRCgl3aXRoZHJhd24YASABKAgiZAoOQ29udHJvbFJlcXVlc3QSMgoGYWN0aW9uGAEgASgOMiIua2Vybm9zLnNjaGVkdWxlci52MS5Db250cm9sQWN0aW9uEg4KBnRhcmdldBgCIAEoCRIOCgZyZWFzb24YAyABKAkiIAoMQ29udHJvbFJlcGx5EhAKCGFmZmVjdGVkGAEgASgFInkKDUJ1ZGdldFJlcXVlc3QSDgoGcnVuX2lkGAEgASgJEg4KBmpvYl9pZBgCIAEoCRISCgptYXhfdG9rZW5zGAMgASgDEjQKCW9uX2V4Y2VlZBgEIAEoDjIhLmtlcm5vcy5zY2hlZHVsZXIudjEuQnVkZ2V0QWN0aW9uIjUKC0J1ZGdldFJlcGx5EhQKDHNwZW50X3Rva2VucxgBIAEoAxIQCghleGNlZWRlZBgCIAEoCCIoCg9BcHBseUpvYlJlcXVlc3QSFQoNZG9jdW1lbnRfanNvbhgBIAEoCSKbAQoKSm9iU3VtbWFyeRIOCgZ0ZW5hbnQYASABKAkSDAoEbmFtZRgCIAEoCRIQCgh3b3JrZmxvdxgDIAEoCRIQCghzY2hlZHVsZRgEIAEoCRIQCghwcmlvcml0eRgFIAEoBRIQCghlbmRwb2ludBgGIAEoCRISCgpnZW5lcmF0aW9uGAcgASgDEhMKC3NjaGVkdWxlX2lkGAggASgJIk4KDUFwcGx5Sm9iUmVwbHkSLAoDam9iGAEgASgLMh8ua2Vybm9zLnNjaGVkdWxlci52MS5Kb2JTdW1tYXJ5Eg8KB291dGNvbWUYAiABKAkiIQoPTGlzdEpvYnNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCSI+Cg1MaXN0Sm9ic1JlcGx5Ei0KBGpvYnMYASADKAsyHy5rZXJub3Muc2NoZWR1bGVyLnYxLkpvYlN1bW1hcnkiMgoSRGVzY3JpYmVKb2JSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIMCgRuYW1lGAIgASgJIlcKEERlc2NyaWJlSm9iUmVwbHkSLAoDam9iGAEgASgLMh8ua2Vybm9zLnNjaGVkdWxlci52MS5Kb2JTdW1tYXJ5EhUKDWRvY3VtZW50X2pzb24YAiABKAkqkQEKC1RpY2tldFN0YXRlEhwKGFRJQ0tFVF9TVEFURV9VTlNQRUNJRklFRBAAEhcKE1RJQ0tFVF9TVEFURV9RVUVVRUQQARIYChRUSUNLRVRfU1RBVEVfR1JBTlRFRBACEhcKE1RJQ0tFVF9TVEFURV9GQUlMRUQQAxIYChRUSUNLRVRfU1RBVEVfVU5LTk9XThAEKo8CCg1Db250cm9sQWN0aW9uEh4KGkNPTlRST0xfQUNUSU9OX1VOU1BFQ0lGSUVEEAASHAoYQ09OVFJPTF9BQ1RJT05fUEFVU0VfUlVOEAESHQoZQ09OVFJPTF9BQ1RJT05fUkVTVU1FX1JVThACEh0KGUNPTlRST0xfQUNUSU9OX0NBTkNFTF9SVU4QAxIbChdDT05UUk9MX0FDVElPTl9IT0xEX0pPQhAEEh4KGkNPTlRST0xfQUNUSU9OX1JFTEVBU0VfSk9CEAUSIQodQ09OVFJPTF9BQ1RJT05fRFJBSU5fRU5EUE9JTlQQBhIiCh5DT05UUk9MX0FDVElPTl9SRVNVTUVfRU5EUE9JTlQQBypeCgxCdWRnZXRBY3Rpb24SHQoZQlVER0VUX0FDVElPTl9VTlNQRUNJRklFRBAAEhcKE0JVREdFVF9BQ1RJT05fUEFVU0UQARIWChJCVURHRVRfQUNUSU9OX1NUT1AQAmIGcHJvdG8z", [file_kernos_common_v1_common]);
+  fileDesc("CiNrZXJub3Mvc2NoZWR1bGVyL3YxL3NjaGVkdWxlci5wcm90bxITa2Vybm9zLnNjaGVkdWxlci52MSLAAQoOQWNxdWlyZVJlcXVlc3QSJQoDcmVmGAEgASgLMhgua2Vybm9zLmNvbW1vbi52MS5SdW5SZWYSEAoIZW5kcG9pbnQYAiABKAkSEAoIcHJpb3JpdHkYAyABKAUSHgoWZXN0aW1hdGVkX2lucHV0X3Rva2VucxgEIAEoBRIZChFtYXhfb3V0cHV0X3Rva2VucxgFIAEoBRITCgtkZWFkbGluZV9tcxgGIAEoAxITCgttYXhfd2FpdF9tcxgHIAEoAyKUAQoMQWNxdWlyZVJlcGx5EhAKCGxlYXNlX2lkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhAKCGJhc2VfdXJsGAMgASgJEg0KBW1vZGVsGAQgASgJEhUKDWdyYW50ZWRfYXRfbXMYBSABKAMSFQoNZXhwaXJlc19hdF9tcxgGIAEoAxIRCgl3YWl0ZWRfbXMYByABKAMiTwoOUmVsZWFzZVJlcXVlc3QSEAoIbGVhc2VfaWQYASABKAkSFAoMaW5wdXRfdG9rZW5zGAIgASgFEhUKDW91dHB1dF90b2tlbnMYAyABKAUiIAoMUmVsZWFzZVJlcGx5EhAKCHJlbGVhc2VkGAEgASgIIiAKDFJlbmV3UmVxdWVzdBIQCghsZWFzZV9pZBgBIAEoCSI0CgpSZW5ld1JlcGx5Eg8KB3JlbmV3ZWQYASABKAgSFQoNZXhwaXJlc19hdF9tcxgCIAEoAyIOCgxTdGF0c1JlcXVlc3Qi3AIKDUVuZHBvaW50U3RhdHMSEAoIZW5kcG9pbnQYASABKAkSDgoGYWN0aXZlGAIgASgFEg4KBnF1ZXVlZBgDIAEoBRIVCg1ncmFudGVkX3RvdGFsGAQgASgDEhQKDHRva2Vuc190b3RhbBgFIAEoAxIWCg5tYXhfY29uY3VycmVudBgGIAEoBRIVCg1leHBpcmVkX3RvdGFsGAcgASgDEhsKE3dhaXRfdGltZW91dHNfdG90YWwYCCABKAMSDAoEaGVsZBgJIAEoBRIQCghkcmFpbmluZxgKIAEoCBITCgt3YWl0X3A1MF9tcxgLIAEoAxITCgt3YWl0X3A5NV9tcxgMIAEoAxITCgt1dGlsaXNhdGlvbhgNIAEoARIOCgZwb2xpY3kYDiABKAkSMQoHdGVuYW50cxgPIAMoCzIgLmtlcm5vcy5zY2hlZHVsZXIudjEuVGVuYW50U3RhdHMiWgoLVGVuYW50U3RhdHMSDgoGdGVuYW50GAEgASgJEhUKDWdyYW50ZWRfdG90YWwYAiABKAMSFAoMdG9rZW5zX3RvdGFsGAMgASgDEg4KBnF1ZXVlZBgEIAEoBSJDCgpTdGF0c1JlcGx5EjUKCWVuZHBvaW50cxgBIAMoCzIiLmtlcm5vcy5zY2hlZHVsZXIudjEuRW5kcG9pbnRTdGF0cyJrCg5FbnF1ZXVlUmVxdWVzdBIxCgR0dXJuGAEgASgLMiMua2Vybm9zLnNjaGVkdWxlci52MS5BY3F1aXJlUmVxdWVzdBIRCgl0aWNrZXRfaWQYAiABKAkSEwoLd29ya2Zsb3dfaWQYAyABKAkiqQEKBlRpY2tldBIRCgl0aWNrZXRfaWQYASABKAkSLwoFc3RhdGUYAiABKA4yIC5rZXJub3Muc2NoZWR1bGVyLnYxLlRpY2tldFN0YXRlEjAKBWxlYXNlGAMgASgLMiEua2Vybm9zLnNjaGVkdWxlci52MS5BY3F1aXJlUmVwbHkSEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIjsKDEVucXVldWVSZXBseRIrCgZ0aWNrZXQYASABKAsyGy5rZXJub3Muc2NoZWR1bGVyLnYxLlRpY2tldCIiCg1UaWNrZXRSZXF1ZXN0EhEKCXRpY2tldF9pZBgBIAEoCSI6CgtUaWNrZXRSZXBseRIrCgZ0aWNrZXQYASABKAsyGy5rZXJub3Muc2NoZWR1bGVyLnYxLlRpY2tldCIkCg9XaXRoZHJhd1JlcXVlc3QSEQoJdGlja2V0X2lkGAEgASgJIiIKDVdpdGhkcmF3UmVwbHkSEQoJd2l0aGRyYXduGAEgASgIImQKDkNvbnRyb2xSZXF1ZXN0EjIKBmFjdGlvbhgBIAEoDjIiLmtlcm5vcy5zY2hlZHVsZXIudjEuQ29udHJvbEFjdGlvbhIOCgZ0YXJnZXQYAiABKAkSDgoGcmVhc29uGAMgASgJIiAKDENvbnRyb2xSZXBseRIQCghhZmZlY3RlZBgBIAEoBSJ5Cg1CdWRnZXRSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRIOCgZqb2JfaWQYAiABKAkSEgoKbWF4X3Rva2VucxgDIAEoAxI0Cglvbl9leGNlZWQYBCABKA4yIS5rZXJub3Muc2NoZWR1bGVyLnYxLkJ1ZGdldEFjdGlvbiI1CgtCdWRnZXRSZXBseRIUCgxzcGVudF90b2tlbnMYASABKAMSEAoIZXhjZWVkZWQYAiABKAgiKAoPQXBwbHlKb2JSZXF1ZXN0EhUKDWRvY3VtZW50X2pzb24YASABKAkimwEKCkpvYlN1bW1hcnkSDgoGdGVuYW50GAEgASgJEgwKBG5hbWUYAiABKAkSEAoId29ya2Zsb3cYAyABKAkSEAoIc2NoZWR1bGUYBCABKAkSEAoIcHJpb3JpdHkYBSABKAUSEAoIZW5kcG9pbnQYBiABKAkSEgoKZ2VuZXJhdGlvbhgHIAEoAxITCgtzY2hlZHVsZV9pZBgIIAEoCSJOCg1BcHBseUpvYlJlcGx5EiwKA2pvYhgBIAEoCzIfLmtlcm5vcy5zY2hlZHVsZXIudjEuSm9iU3VtbWFyeRIPCgdvdXRjb21lGAIgASgJIiEKD0xpc3RKb2JzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkiPgoNTGlzdEpvYnNSZXBseRItCgRqb2JzGAEgAygLMh8ua2Vybm9zLnNjaGVkdWxlci52MS5Kb2JTdW1tYXJ5IjIKEkRlc2NyaWJlSm9iUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDAoEbmFtZRgCIAEoCSJXChBEZXNjcmliZUpvYlJlcGx5EiwKA2pvYhgBIAEoCzIfLmtlcm5vcy5zY2hlZHVsZXIudjEuSm9iU3VtbWFyeRIVCg1kb2N1bWVudF9qc29uGAIgASgJKpEBCgtUaWNrZXRTdGF0ZRIcChhUSUNLRVRfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNUSUNLRVRfU1RBVEVfUVVFVUVEEAESGAoUVElDS0VUX1NUQVRFX0dSQU5URUQQAhIXChNUSUNLRVRfU1RBVEVfRkFJTEVEEAMSGAoUVElDS0VUX1NUQVRFX1VOS05PV04QBCqPAgoNQ29udHJvbEFjdGlvbhIeChpDT05UUk9MX0FDVElPTl9VTlNQRUNJRklFRBAAEhwKGENPTlRST0xfQUNUSU9OX1BBVVNFX1JVThABEh0KGUNPTlRST0xfQUNUSU9OX1JFU1VNRV9SVU4QAhIdChlDT05UUk9MX0FDVElPTl9DQU5DRUxfUlVOEAMSGwoXQ09OVFJPTF9BQ1RJT05fSE9MRF9KT0IQBBIeChpDT05UUk9MX0FDVElPTl9SRUxFQVNFX0pPQhAFEiEKHUNPTlRST0xfQUNUSU9OX0RSQUlOX0VORFBPSU5UEAYSIgoeQ09OVFJPTF9BQ1RJT05fUkVTVU1FX0VORFBPSU5UEAcqXgoMQnVkZ2V0QWN0aW9uEh0KGUJVREdFVF9BQ1RJT05fVU5TUEVDSUZJRUQQABIXChNCVURHRVRfQUNUSU9OX1BBVVNFEAESFgoSQlVER0VUX0FDVElPTl9TVE9QEAJiBnByb3RvMw", [file_kernos_common_v1_common]);
 
 /**
  * kernos.scheduler.acquire: ask for a lease to run one LLM turn on a model endpoint.
@@ -164,6 +164,52 @@ export const ReleaseReplySchema: GenMessage<ReleaseReply> = /*@__PURE__*/
   messageDesc(file_kernos_scheduler_v1_scheduler, 3);
 
 /**
+ * kernos.scheduler.renew: the holder is still using the lease (a long turn is streaming): its TTL starts again
+ * from now. A holder that dies stops renewing, so its lease still expires one TTL after the last renewal.
+ *
+ * @generated from message kernos.scheduler.v1.RenewRequest
+ */
+export type RenewRequest = Message<"kernos.scheduler.v1.RenewRequest"> & {
+  /**
+   * @generated from field: string lease_id = 1;
+   */
+  leaseId: string;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.RenewRequest.
+ * Use `create(RenewRequestSchema)` to create a new message.
+ */
+export const RenewRequestSchema: GenMessage<RenewRequest> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 4);
+
+/**
+ * @generated from message kernos.scheduler.v1.RenewReply
+ */
+export type RenewReply = Message<"kernos.scheduler.v1.RenewReply"> & {
+  /**
+   * False for a lease that is not active (unknown, released or already expired): the slot may be someone else's now.
+   *
+   * @generated from field: bool renewed = 1;
+   */
+  renewed: boolean;
+
+  /**
+   * The new expiry (unix ms) when renewed.
+   *
+   * @generated from field: int64 expires_at_ms = 2;
+   */
+  expiresAtMs: bigint;
+};
+
+/**
+ * Describes the message kernos.scheduler.v1.RenewReply.
+ * Use `create(RenewReplySchema)` to create a new message.
+ */
+export const RenewReplySchema: GenMessage<RenewReply> = /*@__PURE__*/
+  messageDesc(file_kernos_scheduler_v1_scheduler, 5);
+
+/**
  * kernos.scheduler.stats: queue depth and active leases per endpoint.
  *
  * @generated from message kernos.scheduler.v1.StatsRequest
@@ -176,7 +222,7 @@ export type StatsRequest = Message<"kernos.scheduler.v1.StatsRequest"> & {
  * Use `create(StatsRequestSchema)` to create a new message.
  */
 export const StatsRequestSchema: GenMessage<StatsRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 4);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 6);
 
 /**
  * @generated from message kernos.scheduler.v1.EndpointStats
@@ -277,7 +323,7 @@ export type EndpointStats = Message<"kernos.scheduler.v1.EndpointStats"> & {
  * Use `create(EndpointStatsSchema)` to create a new message.
  */
 export const EndpointStatsSchema: GenMessage<EndpointStats> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 5);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 7);
 
 /**
  * Service per tenant on one endpoint.
@@ -313,7 +359,7 @@ export type TenantStats = Message<"kernos.scheduler.v1.TenantStats"> & {
  * Use `create(TenantStatsSchema)` to create a new message.
  */
 export const TenantStatsSchema: GenMessage<TenantStats> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 6);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 8);
 
 /**
  * @generated from message kernos.scheduler.v1.StatsReply
@@ -330,7 +376,7 @@ export type StatsReply = Message<"kernos.scheduler.v1.StatsReply"> & {
  * Use `create(StatsReplySchema)` to create a new message.
  */
 export const StatsReplySchema: GenMessage<StatsReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 7);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 9);
 
 /**
  * kernos.scheduler.enqueue: queue an LLM turn and answer at once with a ticket, so the caller (an activity) does
@@ -368,7 +414,7 @@ export type EnqueueRequest = Message<"kernos.scheduler.v1.EnqueueRequest"> & {
  * Use `create(EnqueueRequestSchema)` to create a new message.
  */
 export const EnqueueRequestSchema: GenMessage<EnqueueRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 8);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 10);
 
 /**
  * @generated from message kernos.scheduler.v1.Ticket
@@ -407,7 +453,7 @@ export type Ticket = Message<"kernos.scheduler.v1.Ticket"> & {
  * Use `create(TicketSchema)` to create a new message.
  */
 export const TicketSchema: GenMessage<Ticket> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 9);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 11);
 
 /**
  * @generated from message kernos.scheduler.v1.EnqueueReply
@@ -424,7 +470,7 @@ export type EnqueueReply = Message<"kernos.scheduler.v1.EnqueueReply"> & {
  * Use `create(EnqueueReplySchema)` to create a new message.
  */
 export const EnqueueReplySchema: GenMessage<EnqueueReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 10);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 12);
 
 /**
  * kernos.scheduler.ticket: where a ticket stands.
@@ -443,7 +489,7 @@ export type TicketRequest = Message<"kernos.scheduler.v1.TicketRequest"> & {
  * Use `create(TicketRequestSchema)` to create a new message.
  */
 export const TicketRequestSchema: GenMessage<TicketRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 11);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 13);
 
 /**
  * @generated from message kernos.scheduler.v1.TicketReply
@@ -460,7 +506,7 @@ export type TicketReply = Message<"kernos.scheduler.v1.TicketReply"> & {
  * Use `create(TicketReplySchema)` to create a new message.
  */
 export const TicketReplySchema: GenMessage<TicketReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 12);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 14);
 
 /**
  * kernos.scheduler.withdraw: the caller no longer wants the turn (workflow cancelled): a queued ticket leaves the
@@ -480,7 +526,7 @@ export type WithdrawRequest = Message<"kernos.scheduler.v1.WithdrawRequest"> & {
  * Use `create(WithdrawRequestSchema)` to create a new message.
  */
 export const WithdrawRequestSchema: GenMessage<WithdrawRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 13);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 15);
 
 /**
  * @generated from message kernos.scheduler.v1.WithdrawReply
@@ -497,7 +543,7 @@ export type WithdrawReply = Message<"kernos.scheduler.v1.WithdrawReply"> & {
  * Use `create(WithdrawReplySchema)` to create a new message.
  */
 export const WithdrawReplySchema: GenMessage<WithdrawReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 14);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 16);
 
 /**
  * kernos.scheduler.control: operator controls, acting at turn boundaries (a running turn finishes).
@@ -530,7 +576,7 @@ export type ControlRequest = Message<"kernos.scheduler.v1.ControlRequest"> & {
  * Use `create(ControlRequestSchema)` to create a new message.
  */
 export const ControlRequestSchema: GenMessage<ControlRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 15);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 17);
 
 /**
  * @generated from message kernos.scheduler.v1.ControlReply
@@ -549,7 +595,7 @@ export type ControlReply = Message<"kernos.scheduler.v1.ControlReply"> & {
  * Use `create(ControlReplySchema)` to create a new message.
  */
 export const ControlReplySchema: GenMessage<ControlReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 16);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 18);
 
 /**
  * kernos.scheduler.budget: set a run's or a job's token budget (input + output tokens reported at release).
@@ -587,7 +633,7 @@ export type BudgetRequest = Message<"kernos.scheduler.v1.BudgetRequest"> & {
  * Use `create(BudgetRequestSchema)` to create a new message.
  */
 export const BudgetRequestSchema: GenMessage<BudgetRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 17);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 19);
 
 /**
  * @generated from message kernos.scheduler.v1.BudgetReply
@@ -609,7 +655,7 @@ export type BudgetReply = Message<"kernos.scheduler.v1.BudgetReply"> & {
  * Use `create(BudgetReplySchema)` to create a new message.
  */
 export const BudgetReplySchema: GenMessage<BudgetReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 18);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 20);
 
 /**
  * kernos.scheduler.applyJob: create or update a job from its document (apiVersion kernos.dev/v1, kind Job), as
@@ -630,7 +676,7 @@ export type ApplyJobRequest = Message<"kernos.scheduler.v1.ApplyJobRequest"> & {
  * Use `create(ApplyJobRequestSchema)` to create a new message.
  */
 export const ApplyJobRequestSchema: GenMessage<ApplyJobRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 19);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 21);
 
 /**
  * @generated from message kernos.scheduler.v1.JobSummary
@@ -688,7 +734,7 @@ export type JobSummary = Message<"kernos.scheduler.v1.JobSummary"> & {
  * Use `create(JobSummarySchema)` to create a new message.
  */
 export const JobSummarySchema: GenMessage<JobSummary> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 20);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 22);
 
 /**
  * @generated from message kernos.scheduler.v1.ApplyJobReply
@@ -712,7 +758,7 @@ export type ApplyJobReply = Message<"kernos.scheduler.v1.ApplyJobReply"> & {
  * Use `create(ApplyJobReplySchema)` to create a new message.
  */
 export const ApplyJobReplySchema: GenMessage<ApplyJobReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 21);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 23);
 
 /**
  * kernos.scheduler.listJobs: the registered jobs, of one tenant or (empty) all, by tenant and name.
@@ -731,7 +777,7 @@ export type ListJobsRequest = Message<"kernos.scheduler.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 22);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 24);
 
 /**
  * @generated from message kernos.scheduler.v1.ListJobsReply
@@ -748,7 +794,7 @@ export type ListJobsReply = Message<"kernos.scheduler.v1.ListJobsReply"> & {
  * Use `create(ListJobsReplySchema)` to create a new message.
  */
 export const ListJobsReplySchema: GenMessage<ListJobsReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 23);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 25);
 
 /**
  * kernos.scheduler.describeJob: one job with its stored document.
@@ -772,7 +818,7 @@ export type DescribeJobRequest = Message<"kernos.scheduler.v1.DescribeJobRequest
  * Use `create(DescribeJobRequestSchema)` to create a new message.
  */
 export const DescribeJobRequestSchema: GenMessage<DescribeJobRequest> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 24);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 26);
 
 /**
  * @generated from message kernos.scheduler.v1.DescribeJobReply
@@ -794,7 +840,7 @@ export type DescribeJobReply = Message<"kernos.scheduler.v1.DescribeJobReply"> &
  * Use `create(DescribeJobReplySchema)` to create a new message.
  */
 export const DescribeJobReplySchema: GenMessage<DescribeJobReply> = /*@__PURE__*/
-  messageDesc(file_kernos_scheduler_v1_scheduler, 25);
+  messageDesc(file_kernos_scheduler_v1_scheduler, 27);
 
 /**
  * @generated from enum kernos.scheduler.v1.TicketState
