@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditPublisher, ensureAuditStream, runSubject } from '@kernos/audit';
-import { freePort, startProcess } from '@kernos/launcher';
 import { connectNats } from '@kernos/service-kit';
+import { startPrivateNats } from '@kernos/testkit';
 import { audit, create, toBinary } from '@kernos/wire';
 import { Client, Connection } from '@temporalio/client';
 import { createOperator, type Operator } from '../src/index.js';
@@ -185,17 +185,8 @@ describe('kernos CLI', () => {
 
 describe('kernos audit verify', () => {
   it('passes an intact run chain and fails a tampered one, on a private nats-server', async () => {
-    const port = await freePort();
-    const nats = await startProcess({
-      name: 'nats-server',
-      command: process.env.KERNOS_NATS_SERVER_BIN ?? 'nats-server',
-      args: ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js')],
-      env: { PATH: `${process.env.PATH}:/usr/sbin:${process.env.HOME}/.cache/kernos/bin` },
-      cwd: dir,
-      logFile: join(dir, 'nats.log'),
-      readyWhen: /Server is ready/,
-    });
-    const nc = await connectNats({ url: `nats://127.0.0.1:${port}`, name: 'cli-audit-test' });
+    const nats = await startPrivateNats({ dir });
+    const nc = await connectNats({ url: nats.url, name: 'cli-audit-test' });
     try {
       await ensureAuditStream(await jetstreamManager(nc));
       const publisher = createAuditPublisher(jetstream(nc));
@@ -203,7 +194,7 @@ describe('kernos audit verify', () => {
       for (const action of ['model.use', 'tool.call', 'data.write']) {
         await publisher.publish({ kind: audit.Kind.ACCESS_DECISION, ref, service: 'access', action, resource: 'x', outcome: 'allow' });
       }
-      const env = { KERNOS_NATS_URL: `nats://127.0.0.1:${port}` };
+      const env = { KERNOS_NATS_URL: nats.url };
       const ok = await kernosWith(env, 'audit', 'verify', '--run', 'r-audit');
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stdout).toContain('audit chain intact: 3 records in 1 run chain(s)');

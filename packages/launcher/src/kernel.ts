@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, type ManagedProcess } from './process.js';
 
 export const kernelProcessNames = ['emulator', 'access', 'graph', 'tool-gateway', 'scheduler', 'model-gateway', 'worker'] as const;
-export type KernelProcessName = (typeof kernelProcessNames)[number];
+/** The kernel's processes plus the cockpit, which starts only when asked for (KernelOptions.cockpit). */
+export type KernelProcessName = (typeof kernelProcessNames)[number] | 'cockpit';
 
 const entries: Record<KernelProcessName, string> = {
   emulator: 'packages/model-emulator/src/main.ts',
@@ -14,7 +16,40 @@ const entries: Record<KernelProcessName, string> = {
   scheduler: 'services/scheduler/src/main.ts',
   'model-gateway': 'services/model-gateway/src/main.ts',
   worker: 'workflows/src/main.ts',
+  cockpit: 'services/cockpit/src/main.ts',
 };
+
+/** One cockpit user, as services/cockpit's KERNOS_COCKPIT_USERS takes it. */
+export interface CockpitUserSpec {
+  name: string;
+  identity: string;
+  role: 'operator' | 'viewer';
+  /** At least 16 characters. */
+  token: string;
+  dataCategories?: string[];
+}
+
+export interface CockpitLaunchOptions {
+  /** HTTP port (default: a free port). */
+  port?: number;
+  /** Port of its OTLP/HTTP JSON trace receiver (default: a free port). */
+  otlpPort?: number;
+  /**
+   * Who may log in (default: one operator "Demo operator", identity lead@example.com, the approver the demo's
+   * jobs name, with a random token; see Kernel.cockpit.token).
+   */
+  users?: CockpitUserSpec[];
+}
+
+/** The running cockpit: where to open it and how to log in. */
+export interface KernelCockpit {
+  /** The cockpit's web UI and API, e.g. http://127.0.0.1:8470. */
+  readonly url: string;
+  /** The first configured user's token (the login form takes it). */
+  readonly token: string;
+  /** Its OTLP/HTTP traces endpoint; every kernel process exports here unless env set OTEL_EXPORTER_OTLP_TRACES_ENDPOINT. */
+  readonly tracesUrl: string;
+}
 
 export interface KernelOptions {
   /** Environment every process gets: the dev stack's endpoints (stackEnv) and any overrides. */
@@ -29,6 +64,11 @@ export interface KernelOptions {
   processEnv?: Partial<Record<KernelProcessName, Record<string, string | undefined>>>;
   /** How long each process may take to print its ready line (default 60000 ms); a busy machine needs more. */
   readyTimeoutMs?: number;
+  /**
+   * Also start services/cockpit as its own process (default false: tests that do not look at it do not pay for it).
+   * When on, every kernel process sends its spans to the cockpit's receiver, so the run view shows the run's trace.
+   */
+  cockpit?: boolean | CockpitLaunchOptions;
 }
 
 export interface Kernel {
@@ -36,6 +76,8 @@ export interface Kernel {
   readonly openaiBaseUrl: string;
   /** The kernel's OpenAI-compatible endpoint (services/model-gateway), e.g. http://127.0.0.1:8480/v1. */
   readonly modelGatewayUrl: string;
+  /** The cockpit when KernelOptions.cockpit asked for it, else undefined. */
+  readonly cockpit: KernelCockpit | undefined;
   /** The environment the processes were started with. */
   readonly env: Record<string, string | undefined>;
   process(name: KernelProcessName): ManagedProcess | undefined;
@@ -63,7 +105,28 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
     KERNOS_MODEL_GATEWAY_PORT: String(modelGatewayPort),
     ...options.env,
   };
-  const wanted = kernelProcessNames.filter((name) => !options.only || options.only.includes(name));
+  const cockpitOptions = options.cockpit === true ? {} : options.cockpit || undefined;
+  let cockpit: KernelCockpit | undefined;
+  const processEnv: Partial<Record<KernelProcessName, Record<string, string | undefined>>> = { ...options.processEnv };
+  if (cockpitOptions) {
+    const port = cockpitOptions.port ?? (await freePort());
+    const otlpPort = cockpitOptions.otlpPort ?? (await freePort());
+    const users = cockpitOptions.users ?? [
+      { name: 'Demo operator', identity: 'lead@example.com', role: 'operator' as const, token: randomBytes(18).toString('base64url') },
+    ];
+    cockpit = { url: `http://127.0.0.1:${port}`, token: users[0]?.token ?? '', tracesUrl: `http://127.0.0.1:${otlpPort}/v1/traces` };
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??= cockpit.tracesUrl;
+    processEnv.cockpit = {
+      KERNOS_COCKPIT_PORT: String(port),
+      KERNOS_COCKPIT_OTLP_PORT: String(otlpPort),
+      KERNOS_COCKPIT_USERS: JSON.stringify(users),
+      ...options.processEnv?.cockpit,
+    };
+  }
+  const wanted: KernelProcessName[] = [
+    ...kernelProcessNames.filter((name) => !options.only || options.only.includes(name)),
+    ...(cockpitOptions ? (['cockpit'] as const) : []),
+  ];
   const running = new Map<KernelProcessName, ManagedProcess>();
 
   const start = async (name: KernelProcessName): Promise<ManagedProcess> => {
@@ -72,7 +135,7 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
       command: process.execPath,
       args: ['--import', 'tsx', join(repoRoot, entries[name])],
       cwd: repoRoot,
-      env: { ...process.env, ...env, ...options.processEnv?.[name] },
+      env: { ...process.env, ...env, ...processEnv[name] },
       logFile: join(logDir, `${name}.log`),
       readyWhen: /\bready\b/i,
       readyTimeoutMs: options.readyTimeoutMs,
@@ -98,6 +161,7 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
 
   return {
     openaiBaseUrl,
+    cockpit,
     modelGatewayUrl: `http://127.0.0.1:${env.KERNOS_MODEL_GATEWAY_PORT ?? modelGatewayPort}/v1`,
     env,
     process: (name) => running.get(name),

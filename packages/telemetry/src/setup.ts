@@ -24,7 +24,10 @@ export interface TelemetryOptions {
    * meter) and nothing is exported. Default: unset.
    */
   otlpMetricsEndpoint?: string;
-  /** How often metrics are exported when `otlpMetricsEndpoint` is set (default 10000 ms). */
+  /**
+   * How often metrics are exported when `otlpMetricsEndpoint` is set (default: the standard OTEL_METRIC_EXPORT_INTERVAL
+   * variable, else 10000 ms).
+   */
   metricsIntervalMs?: number;
   /** Extra exporters (tests pass an in-memory one); exported synchronously so tests see spans at once. */
   exporters?: SpanExporter[];
@@ -67,10 +70,13 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
 
   const readers: MetricReader[] = [...(options.metricReaders ?? [])];
   if (options.otlpMetricsEndpoint) {
+    const intervalMs = options.metricsIntervalMs ?? metricIntervalFromEnv() ?? 10_000;
     readers.push(
       new PeriodicExportingMetricReader({
         exporter: new OTLPMetricExporter({ url: options.otlpMetricsEndpoint }),
-        exportIntervalMillis: options.metricsIntervalMs ?? 10_000,
+        exportIntervalMillis: intervalMs,
+        // The reader refuses a timeout longer than its interval.
+        exportTimeoutMillis: Math.min(30_000, intervalMs),
       }),
     );
   }
@@ -86,6 +92,15 @@ export function setupTelemetry(options: TelemetryOptions): Telemetry {
       await Promise.allSettled([provider.shutdown(), meterProvider?.shutdown()]);
     },
   };
+}
+
+/**
+ * The SDK reads OTEL_BSP_* itself but PeriodicExportingMetricReader does not read OTEL_METRIC_EXPORT_INTERVAL, so it
+ * is honoured here: operators (and tests that must not wait 10 s) set it the standard way for every process.
+ */
+function metricIntervalFromEnv(): number | undefined {
+  const value = Number(process.env.OTEL_METRIC_EXPORT_INTERVAL);
+  return Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 function fanOut(processors: SpanProcessor[]): SpanProcessor {

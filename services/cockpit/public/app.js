@@ -114,7 +114,7 @@ function startLive() {
     if (document.activeElement && ['INPUT', 'SELECT'].includes(document.activeElement.tagName)) return;
     // The board redraws from the pushed data; other views re-read what they show.
     if (route === '#/board') renderBoard(latestBoard);
-    else if (route.startsWith('#/runs/')) void route_();
+    else if (route.startsWith('#/runs/') || route.startsWith('#/traces/')) void route_();
     else if (route === '#/approvals') void route_();
     void refreshApprovalCount();
   });
@@ -278,7 +278,10 @@ async function viewRun(runId) {
         'p',
         { 'data-testid': 'run-trace' },
         'Trace: ',
-        run.trace.traceId ? (run.trace.url ? h('a', { href: run.trace.url, target: '_blank' }, run.trace.traceId) : run.trace.traceId) : h('span', { class: 'muted' }, 'not known yet'),
+        run.trace.traceId
+          ? h('a', { href: `#/traces/${run.trace.traceId}`, 'data-testid': 'run-trace-link' }, run.trace.traceId)
+          : h('span', { class: 'muted' }, 'not known yet'),
+        run.trace.url ? h('span', {}, ' · ', h('a', { href: run.trace.url, target: '_blank', rel: 'noopener' }, 'open in trace viewer')) : null,
       ),
       run.failure ? h('p', { class: 'error' }, run.failure) : null,
       run.result?.answer ? h('p', {}, 'Answer: ', run.result.answer) : null,
@@ -304,6 +307,69 @@ async function viewRun(runId) {
           h('div', { class: 'span' }, spanTree(run.trace.spans)),
         )
       : null,
+  );
+}
+
+const serviceColours = ['#2d6cdf', '#3ccf6e', '#e08a1e', '#9b59b6', '#d9534f', '#17a2b8', '#6c757d', '#c0a000'];
+
+/**
+ * A trace as a waterfall: one row per span in tree order (children under their parent, by start time), a bar at
+ * its offset and length on the trace's time axis, coloured by service. The spans come from the cockpit's own OTLP
+ * receiver (GET /api/traces/:id), so a trace can be followed across every service without a trace backend.
+ */
+async function viewTrace(traceId) {
+  const at = location.hash || '#/board';
+  const spans = await api(`/api/traces/${encodeURIComponent(traceId)}`);
+  if (spans.length === 0) {
+    render(at, h('section', {}, h('h2', {}, `Trace ${traceId}`), h('p', { class: 'muted', 'data-testid': 'trace-empty' }, 'No spans received for this trace (yet). Spans arrive a few seconds after they end.')));
+    return;
+  }
+  const start = spans.reduce((m, s) => (BigInt(s.startUnixNano) < m ? BigInt(s.startUnixNano) : m), BigInt(spans[0].startUnixNano));
+  const end = spans.reduce((m, s) => (BigInt(s.endUnixNano) > m ? BigInt(s.endUnixNano) : m), BigInt(spans[0].endUnixNano));
+  const totalMs = Math.max(Number(end - start) / 1e6, 0.001);
+  const services = [...new Set(spans.map((s) => s.service))].sort();
+  const colour = (service) => serviceColours[services.indexOf(service) % serviceColours.length];
+  const ids = new Set(spans.map((s) => s.spanId));
+  const children = new Map();
+  for (const s of spans) {
+    const parent = ids.has(s.parentSpanId) ? s.parentSpanId : '';
+    children.set(parent, [...(children.get(parent) ?? []), s]);
+  }
+  const rows = [];
+  const byStart = (a, b) => (BigInt(a.startUnixNano) < BigInt(b.startUnixNano) ? -1 : 1);
+  const walk = (s, depth) => {
+    const offsetMs = Number(BigInt(s.startUnixNano) - start) / 1e6;
+    const durationMs = Number(BigInt(s.endUnixNano) - BigInt(s.startUnixNano)) / 1e6;
+    rows.push(
+      h(
+        'tr',
+        { 'data-testid': 'trace-span', 'data-service': s.service, title: JSON.stringify(s.attributes, null, 1) },
+        h('td', {}, h('span', { class: 'svc', style: `background:${colour(s.service)}` }, s.service)),
+        h('td', { class: s.statusCode === 2 ? 'error' : '', style: `padding-left:${0.5 + depth}rem` }, s.name),
+        h(
+          'td',
+          { class: 'lane' },
+          h('span', {
+            class: 'wbar',
+            style: `left:${((offsetMs / totalMs) * 100).toFixed(3)}%;width:${Math.max((durationMs / totalMs) * 100, 0.2).toFixed(3)}%;background:${colour(s.service)}`,
+          }),
+        ),
+        h('td', { class: 'muted' }, `${durationMs.toFixed(1)} ms`),
+      ),
+    );
+    const kids = (children.get(s.spanId) ?? []).sort(byStart);
+    for (const c of kids) walk(c, depth + 1);
+  };
+  for (const root of (children.get('') ?? []).sort(byStart)) walk(root, 0);
+  render(
+    at,
+    h(
+      'section',
+      {},
+      h('h2', {}, `Trace ${traceId}`),
+      h('p', { 'data-testid': 'trace-summary' }, `${spans.length} spans · ${totalMs.toFixed(1)} ms · services: `, h('span', { 'data-testid': 'trace-services' }, services.join(', '))),
+      h('table', { class: 'waterfall', 'data-testid': 'trace-waterfall' }, h('tr', {}, ['Service', 'Span', 'Timeline', 'Duration'].map((t) => h('th', {}, t))), rows),
+    ),
   );
 }
 
@@ -469,6 +535,7 @@ async function route_() {
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', hash.startsWith(a.getAttribute('href')));
   try {
     if (hash.startsWith('#/runs/')) return await viewRun(decodeURIComponent(hash.slice('#/runs/'.length)));
+    if (hash.startsWith('#/traces/')) return await viewTrace(decodeURIComponent(hash.slice('#/traces/'.length)));
     if (hash.startsWith('#/jobs')) return await viewJobs();
     if (hash.startsWith('#/approvals')) return await viewApprovals();
     if (hash.startsWith('#/scheduler')) return await viewScheduler();

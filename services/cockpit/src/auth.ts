@@ -5,13 +5,16 @@ import type { CockpitUser } from './config.js';
 
 export const sessionCookie = 'kernos_session';
 
-/** What each role may do; a viewer sees everything its data categories allow and changes nothing. */
-export const permissions = {
-  viewer: new Set(['read']),
-  operator: new Set(['read', 'steer', 'decide']),
-} as const;
+export type Permission = 'read' | 'steer' | 'decide' | 'audit-detail';
 
-export type Permission = 'read' | 'steer' | 'decide';
+/**
+ * What each role may do; a viewer sees what its data categories allow (audit records without their detail) and
+ * changes nothing.
+ */
+export const permissions: Record<CockpitUser['role'], ReadonlySet<Permission>> = {
+  viewer: new Set<Permission>(['read']),
+  operator: new Set<Permission>(['read', 'steer', 'decide', 'audit-detail']),
+};
 
 export interface Authenticator {
   /** The user a request speaks for (bearer header or session cookie), or an `unauthenticated` error. */
@@ -48,7 +51,8 @@ export class UnauthenticatedError extends Error {
 
 export function requirePermission(user: CockpitUser, permission: Permission): void {
   if (!permissions[user.role].has(permission)) {
-    throw new KernosError('denied', `${user.name} is a ${user.role} and may not ${permission === 'decide' ? 'approve or deny' : 'pause, resume or cancel runs'}`);
+    const what = { read: 'read this', steer: 'pause, resume or cancel runs', decide: 'approve or deny', 'audit-detail': 'read audit details' }[permission];
+    throw new KernosError('denied', `${user.name} is a ${user.role} and may not ${what}`);
   }
 }
 

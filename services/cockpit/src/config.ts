@@ -12,7 +12,10 @@ export const userSchema = z
     role: z.enum(['operator', 'viewer']),
     /** Bearer token (at least 16 characters); the login form takes it too. */
     token: z.string().min(16, 'tokens must be at least 16 characters'),
-    /** Data categories whose facts this person may see in the graph explorer (default: ["public", "internal"]). */
+    /**
+     * Data categories this person may see: facts in the graph explorer, and audit records of jobs (or graph writes)
+     * handling only these categories (default: ["public", "internal"]).
+     */
     dataCategories: z.array(z.string().min(1)).default(['public', 'internal']),
   })
   .strict();

@@ -119,7 +119,7 @@ export function createRequestHandler(deps: HttpDeps) {
         return { ok: true, affected: await sources.control(action, target, body.reason ?? `${verb} by ${user.identity}`) };
       },
     ],
-    ['GET', /^\/api\/audit$/, ({ query }) => sources.audit(auditQuery.parse(Object.fromEntries(query)))],
+    ['GET', /^\/api\/audit$/, ({ query, user }) => sources.audit(auditQuery.parse(Object.fromEntries(query)), user)],
     ['GET', /^\/api\/graph$/, ({ query, user }) => sources.graph(user, graphQuery.parse(Object.fromEntries(query)))],
     ['GET', /^\/api\/traces\/([0-9a-f]{32})$/, async ({ params }) => sources.trace(params[0]!)],
   ];

@@ -2,7 +2,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { metrics } from '@opentelemetry/api';
 import { Client, Connection } from '@temporalio/client';
 import { createOperator } from '@kernos/cli';
-import { connectNats, createKernelClient, createLogger, shutdownInOrder } from '@kernos/service-kit';
+import { connectNats, createKernelClient, createLogger, installShutdown, natsReadiness, startHealthServer } from '@kernos/service-kit';
 import { setupTelemetry, startOtlpReceiver } from '@kernos/telemetry';
 import { loadCockpitConfig } from './config.js';
 import { registerSchedulerGauges } from './metrics.js';
@@ -17,6 +17,8 @@ const telemetry = setupTelemetry({
 });
 const receiver = config.KERNOS_COCKPIT_OTLP_PORT === undefined ? undefined : await startOtlpReceiver({ port: config.KERNOS_COCKPIT_OTLP_PORT });
 const nc = await connectNats({ url: config.KERNOS_NATS_URL, name: 'kernos-cockpit', user: config.KERNOS_NATS_USER, pass: config.KERNOS_NATS_PASSWORD });
+// /healthz and /readyz on KERNOS_HEALTH_PORT, like every kernel process (the Helm chart probes them).
+const health = await startHealthServer({ port: config.KERNOS_HEALTH_PORT, host: config.KERNOS_HEALTH_HOST, checks: { nats: natsReadiness(nc) } });
 const connection = await Connection.connect({ address: config.KERNOS_TEMPORAL_ADDRESS });
 const client = new Client({ connection, namespace: config.KERNOS_TEMPORAL_NAMESPACE });
 const kernel = createKernelClient(nc, telemetry.tracer);
@@ -40,24 +42,20 @@ const service = createCockpitService({
   refreshMs: config.KERNOS_COCKPIT_REFRESH_MS,
 });
 const { url } = await service.start();
+health.setReady(true);
 logger.info('cockpit ready', { url, users: config.KERNOS_COCKPIT_USERS.length, traces: receiver?.tracesUrl ?? 'off' });
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info('shutting down', { signal });
-  const failed = await shutdownInOrder(
-    [
-      { name: 'http', run: () => service.stop() },
-      { name: 'nats', run: () => nc.drain() },
-      { name: 'temporal', run: () => connection.close() },
-      { name: 'receiver', run: async () => receiver?.close() },
-      { name: 'telemetry', run: () => telemetry.shutdown() },
-    ],
-    config.KERNOS_SHUTDOWN_GRACE_MS,
-  );
-  process.exit(failed.length === 0 ? 0 : 1);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+installShutdown({
+  process,
+  logger,
+  graceMs: config.KERNOS_SHUTDOWN_GRACE_MS,
+  health,
+  steps: [
+    { name: 'http', run: () => service.stop() },
+    { name: 'nats', run: () => nc.drain() },
+    { name: 'temporal', run: () => connection.close() },
+    { name: 'receiver', run: async () => receiver?.close() },
+    { name: 'health', run: () => health.close() },
+    { name: 'telemetry', run: () => telemetry.shutdown() },
+  ],
+});

@@ -4,6 +4,7 @@ import type { BoardStatus, Operator, RunDetail, RunSummary } from '@kernos/cli';
 import type { KernelClient } from '@kernos/service-kit';
 import type { OtlpReceiver } from '@kernos/telemetry';
 import { access, audit, contracts, graph, scheduler, toJson } from '@kernos/wire';
+import { permissions } from './auth.js';
 import type { CockpitUser } from './config.js';
 
 /** What the cockpit reads from and steers: Temporal (through the operator), the kernel over NATS, the audit stream. */
@@ -69,7 +70,7 @@ export function createSources(deps: CockpitDeps) {
     lastProgress: detail?.progress.at(-1)?.message ?? '',
   });
 
-  const auditRecords = async (search: AuditSearch) => {
+  const auditRecords = async (search: AuditSearch, user?: CockpitUser) => {
     if (!deps.js) throw new KernosError('unavailable', 'audit search needs NATS JetStream, which the cockpit is not connected to');
     const { queryAudit } = await import('@kernos/audit');
     const kind = search.kind ? Object.entries(kindNames).find(([, name]) => name === search.kind)?.[0] : undefined;
@@ -111,12 +112,17 @@ export function createSources(deps: CockpitDeps) {
         riskLevel: record.governance?.riskLevel ?? '',
         traceId: record.traceId,
         detail: record.detailJson,
+        // What data the record concerns: a graph write's category, else the categories its job declared.
+        dataCategories: record.kind === audit.Kind.GRAPH_WRITE ? [record.resource] : [...(record.governance?.dataCategories ?? [])],
         seq: Number(record.seq),
         hash: record.hash,
-      }))
+      }));
+    const visible = user ? visibleAudit(user, out) : out;
+    const found = visible
+      // Matched after redaction, so a viewer cannot find records by guessing what their hidden detail says.
       .filter((r) => !q || [r.runId, r.jobId, r.agentId, r.action, r.resource, r.outcome, r.detail].some((v) => v.toLowerCase().includes(q)));
     // Newest first, like every other list in the cockpit.
-    return out.reverse().slice(0, search.limit ?? 200);
+    return found.reverse().slice(0, search.limit ?? 200);
   };
 
   const kernelApprovals = async (filter: { runId?: string; identity?: string; all?: boolean }) => {
@@ -219,10 +225,12 @@ export function createSources(deps: CockpitDeps) {
 
     async run(runId: string, user: CockpitUser) {
       const [detail, input] = await Promise.all([deps.operator.describeRun(runId), deps.operator.runInput(runId).catch(() => null)]);
-      const records = deps.js ? await auditRecords({ run: runId, sinceMs: 30 * 24 * 3600_000, limit: 1_000 }).catch(() => []) : [];
+      // Token use is counted from every record (it is a number, not content); only what the user may read is shown.
+      const allRecords = deps.js ? await auditRecords({ run: runId, sinceMs: 30 * 24 * 3600_000, limit: 1_000 }).catch(() => []) : [];
+      const records = visibleAudit(user, allRecords);
       const approvals = await kernelApprovals({ runId, identity: user.identity, all: true }).catch(() => []);
-      const tokens = tokenUse(detail, records);
-      const model = String((records.find((r) => r.kind === 'llm_turn') && safeJson(records.find((r) => r.kind === 'llm_turn')!.detail).model) || '');
+      const tokens = tokenUse(detail, allRecords);
+      const model = String((allRecords.find((r) => r.kind === 'llm_turn') && safeJson(allRecords.find((r) => r.kind === 'llm_turn')!.detail).model) || '');
       const price = deps.prices?.[model];
       return {
         ...detail,
@@ -240,7 +248,7 @@ export function createSources(deps: CockpitDeps) {
         audit: records,
         tokens,
         cost: price ? { usd: (tokens.input * price.input + tokens.output * price.output) / 1e6, model } : null,
-        trace: traceOf(runId, records.find((r) => r.traceId)?.traceId),
+        trace: traceOf(runId, allRecords.find((r) => r.traceId)?.traceId),
       };
     },
 
@@ -282,7 +290,8 @@ export function createSources(deps: CockpitDeps) {
       return reply.affected;
     },
 
-    audit: auditRecords,
+    /** The audit search as `user` may see it (see visibleAudit). */
+    audit: (search: AuditSearch, user: CockpitUser) => auditRecords(search, user),
 
     /** Facts about a subject (or matching a search), limited to the categories this person may read. */
     async graph(user: CockpitUser, params: { subject?: string; q?: string; limit?: number }) {
@@ -370,4 +379,16 @@ function tokenUse(detail: RunDetail, records: { kind: string; detail: string }[]
     output += Number(d.outputTokens ?? d.output_tokens ?? 0);
   }
   return { input, output };
+}
+
+/**
+ * What of the audit trail a user may read. Records: only those whose data categories (a graph write's category, else
+ * the categories its job declared) are all among the user's `dataCategories`, the same rule as the graph explorer.
+ * Fields: a role without the `audit-detail` permission (viewer) gets each record without its detail (prompts, tool
+ * arguments, reasons), so it sees that something happened, by whom and with what outcome, but not the content.
+ */
+export function visibleAudit<R extends { dataCategories: string[]; detail: string }>(user: CockpitUser, records: readonly R[]): R[] {
+  const allowed = new Set(user.dataCategories);
+  const detail = permissions[user.role].has('audit-detail');
+  return records.filter((r) => r.dataCategories.every((c) => allowed.has(c))).map((r) => (detail ? r : { ...r, detail: '' }));
 }

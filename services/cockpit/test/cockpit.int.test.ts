@@ -46,10 +46,10 @@ const asOperator = (path: string, options: { method?: string; body?: unknown } =
 const asViewer = (path: string, options: { method?: string; body?: unknown } = {}) => call(path, { ...options, token: viewerUser.token });
 
 /** An access decision for the run, so the audit stream has a record naming it. */
-async function auditSomething(runId: string, jobId: string) {
+async function auditSomething(runId: string, jobId: string, dataCategories = governance.dataCategories) {
   await harness.kernel.call(contracts.access.check, {
     ref: { tenant: 'cockpit-test', jobId, runId, agentId: `agent-${jobId}` },
-    governance,
+    governance: { ...governance, dataCategories },
     action: 'tool.call',
     resource: 'echo',
     grantedTools: ['echo'],
@@ -110,10 +110,47 @@ describe('cockpit API', () => {
     expect((await asOperator(`/api/runs/${runId}/resume`, { method: 'POST', body: {} })).body).toEqual({ ok: true, via: 'scheduler' });
   });
 
+  it('filters the audit search by the user: data categories choose the records, the role their detail', async () => {
+    // An "internal" job's records: the operator (internal) sees them with detail, the viewer (public only) not at all.
+    const internalRun = await harness.startRun('api-audit-internal', { maxTurns: 1 });
+    await auditSomething(internalRun, 'api-audit-internal', ['internal']);
+    const internal = await until(() => asOperator(`/api/audit?run=${internalRun}`), (r) => r.body.length > 0, 'the internal record');
+    expect(internal.body[0]).toMatchObject({ runId: internalRun, dataCategories: ['internal'] });
+    expect(internal.body[0].detail).not.toBe('');
+    expect((await asViewer(`/api/audit?run=${internalRun}`)).body).toEqual([]);
+    expect((await asViewer(`/api/audit?q=${internalRun}`)).body).toEqual([]);
+
+    // A "public" job's records: both see them; the viewer's role shows them without detail, and its free-text search
+    // does not match what the hidden detail says.
+    const publicRun = `audit-public-${Date.now().toString(36)}`;
+    await auditSomething(publicRun, 'api-audit-public', ['public']);
+    const asOp = await until(() => asOperator(`/api/audit?run=${publicRun}`), (r) => r.body.length > 0, 'the public record');
+    const detail = asOp.body[0].detail as string;
+    expect(detail).not.toBe('');
+    const viewed = await asViewer(`/api/audit?run=${publicRun}`);
+    expect(viewed.body.map((r: { streamSeq: number }) => r.streamSeq)).toEqual(asOp.body.map((r: { streamSeq: number }) => r.streamSeq));
+    expect(viewed.body.every((r: { detail: string }) => r.detail === '')).toBe(true);
+    // A word only the detail holds: the operator finds the record by it, the viewer does not.
+    const word = Object.values(JSON.parse(detail) as Record<string, unknown>)
+      .filter((v): v is string => typeof v === 'string' && v.length >= 4)
+      .find((v) => !Object.values(asOp.body[0] as Record<string, unknown>).some((f) => f !== detail && typeof f === 'string' && f.toLowerCase().includes(v.toLowerCase())));
+    expect(word, `a detail-only value in ${detail}`).toBeDefined();
+    const byWord = (await asOperator(`/api/audit?run=${publicRun}&q=${encodeURIComponent(word!)}`)).body;
+    expect(byWord.length).toBeGreaterThan(0);
+    expect((await asViewer(`/api/audit?run=${publicRun}&q=${encodeURIComponent(word!)}`)).body).toEqual([]);
+
+    // The run view applies the same rule to the run's audit trail.
+    const operatorView = await until(() => asOperator(`/api/runs/${internalRun}`), (r) => r.status === 200 && r.body.audit.length > 0, 'the run view');
+    expect(operatorView.body.audit.some((r: { runId: string }) => r.runId === internalRun)).toBe(true);
+    const viewerView = await asViewer(`/api/runs/${internalRun}`);
+    expect(viewerView.status).toBe(200);
+    expect(viewerView.body.audit).toEqual([]);
+  });
+
   it('searches the audit stream, lists the job registry and reads the scheduler', async () => {
     const runId = await harness.startRun('api-audit', { maxTurns: 1 });
     await auditSomething(runId, 'api-audit');
-    const found = await until(() => asViewer(`/api/audit?q=${runId}`), (r) => r.body.length > 0, 'audit records');
+    const found = await until(() => asOperator(`/api/audit?q=${runId}`), (r) => r.body.length > 0, 'audit records');
     expect(found.body[0]).toMatchObject({ runId, jobId: 'api-audit', kind: 'access_decision', action: 'tool.call', resource: 'echo' });
     const badKind = await asViewer('/api/audit?kind=nonsense');
     expect(badKind.status).toBe(400);
@@ -212,7 +249,8 @@ describe('cockpit in a browser', () => {
 
   it('finds a run in the audit search', async () => {
     const runId = await harness.startRun('ui-audit', { maxTurns: 1 });
-    await auditSomething(runId, 'ui-audit');
+    // A "public" record: the viewer (public data only) may see it in the search.
+    await auditSomething(runId, 'ui-audit', ['public']);
     const page = await login(viewerUser.token);
     await page.goto(`${harness.url}/#/audit`);
     await page.getByTestId('audit-q').fill(runId);

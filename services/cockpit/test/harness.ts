@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createOperator, type Operator } from '@kernos/cli';
 import { startFixtureWorker } from '@kernos/cli/testing';
-import { freePort, startKernel, startProcess, type Kernel, type ManagedProcess } from '@kernos/launcher';
+import { startKernel, type Kernel } from '@kernos/launcher';
 import { connectNats, createKernelClient, createLogger, type KernelClient, type NatsConnection } from '@kernos/service-kit';
+import { startPrivateNats, type PrivateNats } from '@kernos/testkit';
 import { jetstream } from '@nats-io/jetstream';
 import { trace } from '@opentelemetry/api';
 import { createCockpitService, type CockpitService, type CockpitUser } from '../src/index.js';
 
 export const users: CockpitUser[] = [
-  { name: 'Olga Operator', identity: 'lead@example.com', role: 'operator', token: 'operator-token-0123456789', dataCategories: ['internal'] },
+  { name: 'Olga Operator', identity: 'lead@example.com', role: 'operator', token: 'operator-token-0123456789', dataCategories: ['public', 'internal'] },
   { name: 'Vic Viewer', identity: 'viewer@example.com', role: 'viewer', token: 'viewer-token-0123456789ab', dataCategories: ['public'] },
 ];
 
@@ -34,12 +35,10 @@ export interface Harness {
 export async function startHarness(): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'kernos-cockpit-'));
   const taskQueue = `cockpit-${Date.now().toString(36)}`;
-  const natsPort = await freePort();
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
   const temporalAddress = process.env.KERNOS_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = process.env.KERNOS_TEMPORAL_NAMESPACE ?? 'default';
   const started: string[] = [];
-  let nats: ManagedProcess | undefined;
+  let nats: PrivateNats | undefined;
   let kernel: Kernel | undefined;
   let worker: { stop(): Promise<void> } | undefined;
   let nc: NatsConnection | undefined;
@@ -61,15 +60,8 @@ export async function startHarness(): Promise<Harness> {
   };
 
   try {
-    nats = await startProcess({
-      name: 'nats-server',
-      command: process.env.KERNOS_NATS_SERVER_BIN ?? 'nats-server',
-      args: ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', join(dir, 'js')],
-      env: { PATH: `${process.env.PATH}:/usr/sbin:${process.env.HOME}/.cache/kernos/bin` },
-      cwd: dir,
-      logFile: join(dir, 'nats.log'),
-      readyWhen: /Server is ready/,
-    });
+    nats = await startPrivateNats({ dir });
+    const natsUrl = nats.url;
     const env = { ...process.env, KERNOS_NATS_URL: natsUrl, KERNOS_TASK_QUEUE: taskQueue };
     [kernel, worker] = await Promise.all([
       startKernel({ env, only: ['access', 'scheduler'], logDir: join(dir, 'logs') }),

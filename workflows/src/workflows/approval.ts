@@ -1,4 +1,4 @@
-import { condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type { ApprovalRequestInput, ApprovalView, GovernanceInput, RunIdentity } from '../types.js';
 
 /** An approver's decision, delivered by services/access (kernos.access.decide) as a Temporal Update. */
@@ -23,10 +23,26 @@ export interface ApprovalOutcome {
   reason: string;
 }
 
+/** One finished approval wait, recorded as a span by an activity (workflow code cannot use OpenTelemetry itself). */
+export interface ApprovalWaitInput {
+  run: RunIdentity;
+  approvalId: string;
+  action: ApprovalRequestInput['action'];
+  resource: string;
+  approver: string;
+  /** Workflow time when the approval was requested and when it was decided (or expired), ms since the epoch. */
+  requestedAtMs: number;
+  decidedAtMs: number;
+  status: ApprovalView['status'];
+  decidedBy: string;
+}
+
 /** The activities the gate needs (a subset of KernosActivities, so tests can pass others). */
 export interface ApprovalActivities {
   requestApproval(input: ApprovalRequestInput): Promise<ApprovalView>;
   expireApproval(approvalId: string): Promise<ApprovalView>;
+  /** Records the wait as a span in the run's trace (optional: gates built on other activities skip it). */
+  recordApprovalWait?(input: ApprovalWaitInput): Promise<void>;
 }
 
 export interface ApprovalGateOptions {
@@ -82,6 +98,7 @@ export function createApprovalGate(run: RunIdentity, governance: GovernanceInput
   return {
     /** Registers the approval with services/access and waits for it. */
     async await(request: { action: ApprovalRequestInput['action']; resource: string; grantedTools: string[] }): Promise<ApprovalOutcome> {
+      const requestedAtMs = Date.now();
       let view = await activities.requestApproval({
         run,
         governance,
@@ -104,6 +121,20 @@ export function createApprovalGate(run: RunIdentity, governance: GovernanceInput
         view = await activities.expireApproval(id);
       }
       waiting.delete(view.id);
+      // patched(): runs that were already waiting when this landed replay without the new activity.
+      if (activities.recordApprovalWait && patched('approval-wait-span')) {
+        await activities.recordApprovalWait({
+          run,
+          approvalId: view.id,
+          action: request.action,
+          resource: request.resource,
+          approver: view.approver,
+          requestedAtMs,
+          decidedAtMs: Date.now(),
+          status: view.status,
+          decidedBy: view.decidedBy,
+        });
+      }
       return outcomeOf(view);
     },
   };
