@@ -27,7 +27,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/src/workflows/**/*.ts', 'packages/sdk/src/workflow/**/*.ts'],
+    files: ['workflows/src/workflows/**/*.ts', 'workflows/src/sdk/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

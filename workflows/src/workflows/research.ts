@@ -1,5 +1,5 @@
 import { continueAsNew, log } from '@temporalio/workflow';
-import { startAgent, type AgentState, type BudgetLimits, type ContextPolicy, type Governance, type ResumeToken } from '@kernos/sdk/workflow';
+import { startAgent, type AgentState, type BudgetLimits, type ContextPolicy, type Governance, type ResumeToken } from '../sdk/index.js';
 
 export interface ResearchInput {
   tenant: string;
@@ -125,16 +125,14 @@ export async function researchWorkflow(input: ResearchInput): Promise<ResearchRe
   let factId = '';
   let published: ResearchResult['published'] = 'no';
   if (status === 'completed' && report !== '') {
-    const approved = input.publishNeedsApproval
-      ? (await agent.awaitDecision({ action: 'report.publish', resource: input.topic, reason: `publish the research report on ${input.topic}` })).approved
-      : true;
-    if (approved) {
-      const written = await agent.remember({ subject: input.topic, predicate: 'researched', object: report.slice(0, 200), text: report, dataCategory: input.dataCategory });
-      if (written.status === 'written') {
-        factId = written.factId;
-        published = 'yes';
-      }
-    } else {
+    const written = await agent.rememberWithApproval(
+      { subject: input.topic, predicate: 'researched', object: report.slice(0, 200), text: report, dataCategory: input.dataCategory },
+      input.publishNeedsApproval ? { action: 'report.publish', resource: input.topic, reason: `publish the research report on ${input.topic}` } : undefined,
+    );
+    if (written.status === 'written') {
+      factId = written.factId;
+      published = 'yes';
+    } else if (written.status === 'not_approved') {
       published = 'not_approved';
     }
   }

@@ -1,4 +1,4 @@
-import { startAgent, type AgentState, type BudgetLimits, type Governance } from '@kernos/sdk/workflow';
+import { startAgent, type AgentState, type BudgetLimits, type Governance } from '../sdk/index.js';
 
 export interface Ticket {
   id: string;
@@ -102,7 +102,7 @@ export async function triageWorkflow(input: TriageInput): Promise<TriageResult> 
 
   const factIds: string[] = [];
   if (status === 'completed') {
-    const triaged = await agent.remember({
+    const triaged = await agent.rememberWithApproval({
       subject: ticket.component,
       predicate: 'triaged',
       object: `${ticket.id}: ${severity}${escalation === 'approved' ? ', escalated' : ''}`,

@@ -1,7 +1,7 @@
 import { ApplicationFailure, proxyActivities, uuid4, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import type { RecalledFact } from '@kernos/workflows';
-import { createApprovalGate, type ApprovalOutcome } from '@kernos/workflows/workflows/approval';
-import { scheduledLlmTurn } from '@kernos/workflows/workflows/lease';
+import type { RecalledFact } from '../activities/index.js';
+import { createApprovalGate, type ApprovalOutcome } from '../workflows/approval.js';
+import { scheduledLlmTurn } from '../workflows/lease.js';
 import { installDecisions, type DecisionGate, type DecisionOutcome, type DecisionRequest } from './decision.js';
 import { Budget, type BudgetLimits, type BudgetUsage } from './budget.js';
 import { installOperatorControls, type OperatorControls, type OperatorSnapshot } from './operator.js';
@@ -64,6 +64,30 @@ export type ToolOutcome =
 
 export type WriteOutcome = { status: 'written'; factId: string; created: boolean } | { status: 'denied'; reason: string };
 
+/** A fact for the shared graph, under one of the job's granted data categories. */
+export interface Fact<Category extends string> {
+  subject: string;
+  predicate: string;
+  object: string;
+  /** The searchable text (default: `object`). */
+  text?: string;
+  dataCategory: Category;
+}
+
+/** What {@link Agent.rememberWithApproval} did: wrote, was refused by policy, or a person did not approve. */
+export type RememberOutcome = WriteOutcome | { status: 'not_approved'; reason: string };
+
+/** A person's decision to ask for before a write: the Agent's awaitDecision request and its timeout. */
+export interface WriteDecision {
+  action: string;
+  resource: string;
+  reason: string;
+  /** Who decides (default: the job's governance approver). */
+  approver?: string;
+  /** How long to wait before the write counts as not approved (default 24 hours). */
+  timeout?: string | number;
+}
+
 /**
  * Everything a Kernos agent does, for workflow authors. Each method is one or more kernel activities; the
  * workflow stays deterministic. Create it with `startAgent` first thing in the workflow.
@@ -111,7 +135,7 @@ export class Agent<Tool extends string, Category extends string, S = undefined> 
 
   /** The catalog entries of the granted tools. */
   async listTools(): Promise<ToolSpec[]> {
-    return this.#options.tools.length === 0 ? [] : kernel.listTools(this.run, [...this.#options.tools]);
+    return this.#options.tools.length === 0 ? [] : kernel.listTools(this.run, [...this.#options.tools], this.governance);
   }
 
   /**
@@ -175,11 +199,32 @@ export class Agent<Tool extends string, Category extends string, S = undefined> 
   }
 
   /** Writes a fact to the shared graph (persistent memory), after an access check `data.write` on its category. */
-  async remember(fact: { subject: string; predicate: string; object: string; text?: string; dataCategory: Category }): Promise<WriteOutcome> {
+  async remember(fact: Fact<Category>): Promise<WriteOutcome> {
     const verdict = await this.#check('data.write', fact.dataCategory);
     if (verdict.decision !== 'allow') return { status: 'denied', reason: verdict.reason };
-    const written = await kernel.remember({ run: this.run, subject: fact.subject, predicate: fact.predicate, object: fact.object, text: fact.text ?? fact.object, dataCategory: fact.dataCategory, governance: this.governance });
-    return { status: 'written', factId: written.factId, created: written.created };
+    return this.#write(fact);
+  }
+
+  /**
+   * Writes a fact only with a person's consent: first the author's own `decision` when given (e.g. "publish this
+   * report?"; a refusal or the timeout leaves the graph untouched), then the access check `data.write`, where a
+   * needs_approval verdict waits for the job's approver through services/access as `callTool` does.
+   */
+  async rememberWithApproval(fact: Fact<Category>, decision?: WriteDecision): Promise<RememberOutcome> {
+    if (decision) {
+      const { timeout, ...request } = decision;
+      const outcome = await this.awaitDecision(request, timeout === undefined ? undefined : { timeout });
+      if (!outcome.approved) {
+        return { status: 'not_approved', reason: outcome.timedOut ? `no decision by ${request.approver ?? this.#options.governance.approver} before the timeout` : `refused by ${outcome.decidedBy}${outcome.note ? `: ${outcome.note}` : ''}` };
+      }
+    }
+    const verdict = await this.#check('data.write', fact.dataCategory);
+    if (verdict.decision === 'deny') return { status: 'denied', reason: verdict.reason };
+    if (verdict.decision === 'needs_approval') {
+      const approval = await this.awaitApproval({ action: 'data.write', resource: fact.dataCategory });
+      if (!approval.approved) return { status: 'not_approved', reason: approval.reason };
+    }
+    return this.#write(fact);
   }
 
   /**
@@ -222,6 +267,11 @@ export class Agent<Tool extends string, Category extends string, S = undefined> 
     return { snapshotRef: stored.ref, runs: this.runs + 1 };
   }
 
+  async #write(fact: Fact<Category>): Promise<WriteOutcome> {
+    const written = await kernel.remember({ run: this.run, subject: fact.subject, predicate: fact.predicate, object: fact.object, text: fact.text ?? fact.object, dataCategory: fact.dataCategory, governance: this.governance });
+    return { status: 'written', factId: written.factId, created: written.created };
+  }
+
   get #endpoint(): string {
     return this.#options.endpoint ?? 'default';
   }
@@ -245,7 +295,7 @@ export class Agent<Tool extends string, Category extends string, S = undefined> 
       if (!approval.approved) return { status: 'not_approved', reason: approval.reason };
     }
     this.budget.chargeToolCall();
-    const result = await kernel.callTool({ run: this.run, governance: this.governance, tool: name, arguments: args });
+    const result = await kernel.callTool({ run: this.run, governance: this.governance, tool: name, arguments: args, grantedTools: [...this.#options.tools] });
     this.#report();
     return { status: 'ok', text: result.text, isError: result.isError, server: result.server, latencyMs: result.latencyMs };
   }
