@@ -25,6 +25,15 @@ export interface KernosWorkerOptions {
   /** Concurrent activities per worker (default 100); LLM turns mostly wait on I/O. */
   maxConcurrentActivities?: number;
   /**
+   * Workflow tasks a worker takes at once (default 40, the SDK's). Activations run one at a time on the worker's
+   * workflow thread, so a task taken but queued behind the others spends its 10 s workflow-task timeout waiting; on
+   * a CPU-starved worker a smaller number leaves the excess in Temporal's queue instead of timing out (and being
+   * redone) in the worker.
+   */
+  maxConcurrentWorkflowTasks?: number;
+  /** Open workflows kept in memory (default: the SDK's, sized by heap); an evicted one is replayed when it next has work. */
+  maxCachedWorkflows?: number;
+  /**
    * Traces workflows and activities with @temporalio/interceptors-opentelemetry: the workflow's spans go through
    * this process's exporters and each activity's span is the parent of its NATS calls, so one run is one trace.
    * Default: unset (no workflow or activity spans; NATS calls still propagate whatever context is active).
@@ -38,8 +47,17 @@ export async function createKernosWorker(options: KernosWorkerOptions): Promise<
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? agentTaskQueue,
     workflowsPath,
+    // The o200k ranks (a 2 MB array literal the SDK's context manager tokenizes with, workflows/src/sdk/tokens.ts)
+    // are evaluated once per worker thread and shared by every workflow; otherwise each workflow evaluates its own
+    // copy, ~20 MB of heap and ~0.7 s of CPU, which at 100 concurrent runs pushed workflow tasks past their 10 s
+    // timeout (bench/load/fleet.ts). Only the ranks: Temporal freezes preloaded modules, and the encoder built from
+    // them writes to its own regex's lastIndex, so it stays per workflow. The path is the file the workflows'
+    // `import` resolves to: a bare `require` would pick the package's CJS copy.
+    bundlerOptions: { preloadModules: [fileURLToPath(import.meta.resolve('gpt-tokenizer/bpeRanks/o200k_base'))] },
     activities: createActivities({ kernel: options.kernel, nc: options.nc, openaiApiKey: options.openaiApiKey ?? 'kernos-dev' }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 100,
+    ...(options.maxConcurrentWorkflowTasks === undefined ? {} : { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks }),
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     plugins: options.telemetry
       ? [
           // The plugin is typed against OpenTelemetry SDK 1.x; the adapter makes its workflow spans fit our 2.x exporters.

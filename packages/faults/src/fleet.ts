@@ -34,10 +34,15 @@ export interface PrivateStack {
  * Starts NATS, Temporal and Neo4j of their own, in a fresh temporary state dir, so a test that stops NATS or
  * Neo4j (or a benchmark that loads them) never touches the shared stack other work runs on.
  */
-export async function startPrivateStack(ports: PrivatePorts, label: string): Promise<PrivateStack> {
+export async function startPrivateStack(
+  ports: PrivatePorts,
+  label: string,
+  /** Extra environment for the stack's binary lookup, e.g. `KERNOS_TEMPORAL_BIN` (default none). */
+  stackExtraEnv: Record<string, string> = {},
+): Promise<PrivateStack> {
   const stateDir = mkdtempSync(join(tmpdir(), `kernos-${label}-`));
-  // env: {} so no KERNOS_*_PORT of the caller's shell points this stack at the shared one's ports.
-  const stack = await startStack({ stateDir, ...ports, reuse: false, env: { HOME: process.env.HOME, PATH: process.env.PATH, KERNOS_CACHE: process.env.KERNOS_CACHE } });
+  // Only these variables, so no KERNOS_*_PORT of the caller's shell points this stack at the shared one's ports.
+  const stack = await startStack({ stateDir, ...ports, reuse: false, env: { HOME: process.env.HOME, PATH: process.env.PATH, KERNOS_CACHE: process.env.KERNOS_CACHE, ...stackExtraEnv } });
   const env = stackEnv(stack.endpoints) as Record<string, string>;
   const connection = await Connection.connect({ address: stack.endpoints.temporalAddress });
   const temporal = new Client({ connection, namespace: 'default' });
@@ -83,7 +88,18 @@ export interface FleetRun {
  * At most `parallel` start calls are in flight (default 50): a thousand at once time out on a busy Temporal dev
  * server. A start that timed out may have happened, so it is retried with the same id and "already started" counts.
  */
-export async function startFleet(client: Client, taskQueue: string, tag: string, count: number, parallel = 50): Promise<FleetRun[]> {
+export async function startFleet(
+  client: Client,
+  taskQueue: string,
+  tag: string,
+  count: number,
+  parallel = 50,
+  /**
+   * How long one workflow task may take in a worker before Temporal hands it out again (default: Temporal's 10 s).
+   * A benchmark on a CPU-starved machine raises it so slow tasks finish rather than being redone.
+   */
+  workflowTaskTimeout?: string,
+): Promise<FleetRun[]> {
   const runs: FleetRun[] = new Array<FleetRun>(count);
   let next = 0;
   const startOne = async (index: number): Promise<void> => {
@@ -91,7 +107,7 @@ export async function startFleet(client: Client, taskQueue: string, tag: string,
     const workflowId = `${tag}-${index}`;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const handle = await client.workflow.start('agentWorkflow', { taskQueue, workflowId, args: [input] });
+        const handle = await client.workflow.start('agentWorkflow', { taskQueue, workflowId, args: [input], ...(workflowTaskTimeout ? { workflowTaskTimeout } : {}) });
         runs[index] = { workflowId, subject: input.subject, handle };
         return;
       } catch (error) {
