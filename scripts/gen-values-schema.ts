@@ -1,7 +1,7 @@
 /**
  * Generates helm/kernos/values.schema.json, the strict JSON Schema of the chart's values.
  *
- * The six components share most of their settings. A shared definition referenced with `$ref` would need
+ * The eight components share most of their settings. A shared definition referenced with `$ref` would need
  * `unevaluatedProperties` to stay strict, and Helm's validator then reports every sibling key as a
  * "false schema" once one of them is wrong; spelling the shared settings out in each component keeps the
  * message to the one misspelt key ("additional properties 'replicaCont' not allowed").
@@ -11,6 +11,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { endpointConfigSchema } from '@kernos/scheduler';
 
 type Schema = Record<string, unknown>;
 
@@ -33,7 +35,7 @@ const stringMap = (description: string): Schema => ({ type: 'object', descriptio
 const k8sObject = (what: string): Schema => ({ type: 'object', description: `A Kubernetes ${what}, passed through as is.` });
 const k8sList = (what: string): Schema => ({ type: 'array', description: `A list of Kubernetes ${what}, passed through as is.`, items: { type: 'object' } });
 
-const roles = ['scheduler', 'tool-gateway', 'access', 'graph', 'worker'];
+const roles = ['scheduler', 'tool-gateway', 'access', 'graph', 'worker', 'model-gateway', 'cockpit'];
 const perRole = (description: string, minLength: number): Schema =>
   obj(Object.fromEntries(roles.map((role) => [role, { type: 'string', minLength }])), roles, { description });
 
@@ -91,27 +93,93 @@ const componentProperties: Record<string, Schema> = {
 const component = (description: string, extra: Record<string, Schema> = {}, required: string[] = []): Schema =>
   obj({ ...componentProperties, ...extra }, ['replicaCount', 'terminationGracePeriodSeconds', 'serviceAccount', 'pdb', 'networkPolicy', ...required], { description });
 
-const endpoint = obj(
-  {
-    name: str('The name callers put in AcquireRequest.endpoint.', { minLength: 1 }),
-    baseUrl: str('OpenAI-compatible base URL, e.g. https://api.openai.com/v1.', { pattern: '^https?://.+' }),
-    model: str('Model id.', { minLength: 1 }),
-    maxConcurrent: positive('Turns that may run on the endpoint at once.'),
-    tokensPerMinute: positive('Token budget per minute.'),
-    policy: { enum: ['priority', 'fifo'] },
-  },
-  ['name', 'baseUrl', 'model', 'maxConcurrent'],
-);
+// The scheduler's own zod schema, so a value the service would refuse (or a policy it has) cannot drift.
+const { $schema: _draft, ...endpoint } = z.toJSONSchema(endpointConfigSchema, { io: 'input', target: 'draft-7' }) as Schema;
 const serverName = str('Server name; it prefixes the server\'s tools as "server.tool".', { pattern: '^[A-Za-z0-9_-]+$' });
+// The same fields as services/tool-gateway/src/config.ts (toolServerSchema): `trusted` lets idempotent or
+// read-only tools be retried after a timeout, `protocol` picks MCP version negotiation.
+const serverCommon: Record<string, Schema> = {
+  trusted: bool('Idempotent or read-only tools of this server may be retried after a timeout or lost reply (default false).'),
+  protocol: { enum: ['legacy', 'auto'], description: 'legacy: spec 2025-11-25; auto: probe 2026-07-28, cache, fall back (default legacy).' },
+};
 const toolServer: Schema = {
   oneOf: [
     obj(
-      { name: serverName, transport: { const: 'stdio' }, command: str('The executable.', { minLength: 1 }), args: { type: 'array', items: { type: 'string' } }, env: stringMap('Extra environment of the child.') },
+      {
+        name: serverName,
+        transport: { const: 'stdio' },
+        command: str('The executable.', { minLength: 1 }),
+        args: { type: 'array', items: { type: 'string' } },
+        env: stringMap('Extra environment of the child.'),
+        ...serverCommon,
+      },
       ['name', 'transport', 'command'],
     ),
-    obj({ name: serverName, transport: { const: 'http' }, url: str('The MCP endpoint.', { pattern: '^https?://.+' }) }, ['name', 'transport', 'url']),
+    obj({ name: serverName, transport: { const: 'http' }, url: str('The MCP endpoint.', { pattern: '^https?://.+' }), ...serverCommon }, ['name', 'transport', 'url']),
   ],
 };
+const rateLimit = obj({ ratePerSecond: { type: 'number', minimum: 0 }, burst: positive('Bucket size.') }, ['ratePerSecond']);
+/** KERNOS_TOOL_POLICY (services/tool-gateway/src/config.ts toolPolicySchema); every field has a default. */
+const toolPolicy = obj(
+  {
+    breaker: obj({ consecutiveFailures: positive('Failures that open a breaker.'), halfOpenAfterMs: positive('How long an open breaker refuses calls.') }),
+    retry: obj({
+      maxAttempts: int('Attempts per tool, the first included.', { minimum: 1, maximum: 10 }),
+      initialDelayMs: int('First backoff delay.', { minimum: 0 }),
+      maxDelayMs: int('Largest backoff delay.', { minimum: 0 }),
+    }),
+    rateLimits: obj({ perTool: { type: 'object', additionalProperties: rateLimit, description: 'Limits per tool; "default" applies to tools not listed.' }, perAgent: rateLimit }),
+  },
+  [],
+  { description: 'KERNOS_TOOL_POLICY: breakers, retries and rate limits.' },
+);
+const governance = obj(
+  {
+    riskLevel: { enum: ['minimal', 'limited', 'high', 'unacceptable'] },
+    dataCategories: { type: 'array', items: { type: 'string', minLength: 1 } },
+    humanOversight: { enum: ['none', 'on_risk', 'always'] },
+    approver: { type: 'string' },
+  },
+  ['riskLevel'],
+);
+const secretToken = (description: string): Schema => str(description, { minLength: 16 });
+const mcpToken = obj(
+  {
+    token: secretToken('The bearer token (at least 16 characters).'),
+    tenant: { type: 'string' },
+    jobId: str('The job the token acts for.', { minLength: 1 }),
+    agentId: { type: 'string' },
+    governance,
+    grantedTools: { type: 'array', items: { type: 'string' } },
+  },
+  ['token', 'jobId', 'governance'],
+);
+const apiKey = obj(
+  {
+    key: secretToken('The API key a client sends (at least 16 characters).'),
+    tenant: str('Tenant.', { minLength: 1 }),
+    jobId: str('The job the key runs as.', { minLength: 1 }),
+    agentId: { type: 'string' },
+    endpoints: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    priority: { type: 'integer' },
+    maxOutputTokens: positive('Output tokens a request may ask for.'),
+    tokenBudget: positive('Tokens the job may spend through one gateway process.'),
+    governance,
+  },
+  ['key', 'tenant', 'jobId', 'governance'],
+);
+const cockpitUser = obj(
+  {
+    name: str('Display name.', { minLength: 1 }),
+    identity: str('Identity used for decisions (a job\'s approver).', { minLength: 1 }),
+    role: { enum: ['operator', 'viewer'] },
+    token: secretToken('Bearer token (at least 16 characters).'),
+    dataCategories: { type: 'array', items: { type: 'string', minLength: 1 } },
+  },
+  ['name', 'identity', 'role', 'token'],
+);
+const service = obj({ type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] }, annotations: stringMap('Service annotations.') }, ['type']);
+const httpPort = int('HTTP port.', { minimum: 1, maximum: 65535 });
 
 const valuesSchema: Schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -140,10 +208,14 @@ const valuesSchema: Schema = {
     ),
     imagePullSecrets: { type: 'array', items: obj({ name: str('Secret name.', { minLength: 1 }) }, ['name']) },
     shutdownGraceMs: positive('KERNOS_SHUTDOWN_GRACE_MS.'),
-    telemetry: obj({ otlpTracesEndpoint: str('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; empty disables export.', { pattern: '^(https?://.+)?$' }), networkPolicy: egressTarget }, [
-      'otlpTracesEndpoint',
-      'networkPolicy',
-    ]),
+    telemetry: obj(
+      {
+        otlpTracesEndpoint: str('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; empty disables export.', { pattern: '^(https?://.+)?$' }),
+        otlpMetricsEndpoint: str('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (the cockpit); empty disables export.', { pattern: '^(https?://.+)?$' }),
+        networkPolicy: egressTarget,
+      },
+      ['otlpTracesEndpoint', 'networkPolicy'],
+    ),
     health: obj(
       {
         port: int('Health and metrics port.', { minimum: 1, maximum: 65535 }),
@@ -214,19 +286,47 @@ const valuesSchema: Schema = {
     scheduler: component(
       'The scheduler (services/scheduler).',
       {
-        // Leases and queues live in the scheduler's memory: a second replica would admit a second
-        // maxConcurrent per endpoint. Lift this when they move to JetStream KV.
-        replicaCount: int('Replicas: at most 1 while leases live in memory.', { minimum: 0, maximum: 1 }),
+        // With a state bucket the replicas elect a leader that alone grants; without one a second replica would
+        // admit a second maxConcurrent per endpoint (the Deployment template refuses that combination).
+        replicaCount: int('Replicas: more than 1 needs stateBucket (leader election over JetStream KV).', { minimum: 0, maximum: 5 }),
+        stateBucket: str('KERNOS_SCHEDULER_STATE_BUCKET: JetStream KV bucket of leases, queues, controls and budgets; empty keeps them in memory.', { pattern: '^([-\\w]+)?$' }),
         endpoints: { type: 'array', items: endpoint, description: 'KERNOS_ENDPOINTS.' },
         openaiBaseUrl: str('KERNOS_OPENAI_BASE_URL.', { pattern: '^(https?://.+)?$' }),
         leaseTtlMs: positive('KERNOS_LEASE_TTL_MS.'),
       },
-      ['endpoints', 'openaiBaseUrl', 'leaseTtlMs'],
+      ['endpoints', 'openaiBaseUrl', 'leaseTtlMs', 'stateBucket'],
     ),
     toolGateway: component(
       'The tool gateway (services/tool-gateway).',
-      { toolServers: { type: 'array', items: toolServer, description: 'KERNOS_TOOL_SERVERS.' }, toolTimeoutMs: positive('KERNOS_TOOL_TIMEOUT_MS.') },
-      ['toolServers', 'toolTimeoutMs'],
+      {
+        toolServers: { type: 'array', items: toolServer, description: 'KERNOS_TOOL_SERVERS.' },
+        toolTimeoutMs: positive('KERNOS_TOOL_TIMEOUT_MS.'),
+        connectTimeoutMs: int('KERNOS_TOOL_CONNECT_TIMEOUT_MS; 0 uses toolTimeoutMs.', { minimum: 0 }),
+        policy: toolPolicy,
+        capabilities: {
+          type: 'object',
+          description: 'KERNOS_TOOL_CAPABILITIES: capability name => its tools, cheapest first.',
+          propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' },
+          additionalProperties: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        },
+        accessChecks: bool('KERNOS_TOOL_ACCESS: ask services/access on every list and call.'),
+        audit: { enum: ['jetstream', 'off'], description: 'KERNOS_TOOL_AUDIT.' },
+        mcpEndpoint: obj(
+          {
+            enabled: bool('Serve the kernel MCP endpoint.'),
+            port: httpPort,
+            path: str('HTTP path.', { pattern: '^/' }),
+            sessionIdleMs: positive('Idle session timeout.'),
+            tokens: { type: 'array', items: mcpToken, description: 'Bearer tokens (used when existingSecret is empty).' },
+            existingSecret: str('A Secret holding the token list as JSON.'),
+            secretKey: str('Key of the token list in existingSecret.', { minLength: 1 }),
+            service,
+            from: peers,
+          },
+          ['enabled', 'port', 'path', 'sessionIdleMs', 'tokens', 'existingSecret', 'secretKey', 'service', 'from'],
+        ),
+      },
+      ['toolServers', 'toolTimeoutMs', 'connectTimeoutMs', 'policy', 'capabilities', 'accessChecks', 'audit', 'mcpEndpoint'],
     ),
     access: component('The access service (services/access).'),
     graph: component('The graph service (services/graph).'),
@@ -248,6 +348,42 @@ const valuesSchema: Schema = {
       },
       ['taskQueue', 'autoscaling'],
     ),
+    modelGateway: component(
+      'The OpenAI-compatible model gateway (services/model-gateway).',
+      {
+        enabled: bool('Run the model gateway.'),
+        port: httpPort,
+        service,
+        ingressFrom: peers,
+        apiKeys: { type: 'array', items: apiKey, description: 'API keys (used when existingSecret is empty).' },
+        existingSecret: str('A Secret holding the key list as JSON.'),
+        secretKey: str('Key of the key list in existingSecret.', { minLength: 1 }),
+        leaseWaitMs: positive('KERNOS_MODEL_GATEWAY_LEASE_WAIT_MS.'),
+      },
+      ['enabled', 'port', 'service', 'ingressFrom', 'apiKeys', 'existingSecret', 'secretKey', 'leaseWaitMs'],
+    ),
+    cockpit: component(
+      'The operator cockpit (services/cockpit).',
+      {
+        enabled: bool('Run the cockpit.'),
+        port: httpPort,
+        service,
+        ingressFrom: peers,
+        users: { type: 'array', items: cockpitUser, description: 'Users (used when existingSecret is empty; empty: one generated operator).' },
+        existingSecret: str('A Secret holding the user list as JSON.'),
+        secretKey: str('Key of the user list in existingSecret.', { minLength: 1 }),
+        onlyTaskQueue: bool('Show only runs on the worker task queue.'),
+        auditStream: str('KERNOS_AUDIT_STREAM.', { minLength: 1 }),
+        refreshMs: int('KERNOS_COCKPIT_REFRESH_MS.', { minimum: 200 }),
+        traceUrl: str('KERNOS_TRACE_URL ({traceId} is replaced).'),
+        prices: {
+          type: 'object',
+          description: 'KERNOS_COCKPIT_PRICES: price per million tokens by model.',
+          additionalProperties: obj({ input: { type: 'number', minimum: 0 }, output: { type: 'number', minimum: 0 } }, ['input', 'output']),
+        },
+      },
+      ['enabled', 'port', 'service', 'ingressFrom', 'users', 'existingSecret', 'secretKey', 'onlyTaskQueue', 'auditStream', 'refreshMs'],
+    ),
     modelEmulator: component(
       'The model emulator (packages/model-emulator).',
       {
@@ -265,7 +401,7 @@ const valuesSchema: Schema = {
       ['enabled', 'port', 'service'],
     ),
   },
-  required: ['image', 'shutdownGraceMs', 'health', 'probes', 'nats', 'temporal', 'neo4j', 'models', 'networkPolicy', 'scheduler', 'toolGateway', 'access', 'graph', 'worker', 'modelEmulator'],
+  required: ['image', 'shutdownGraceMs', 'health', 'probes', 'nats', 'temporal', 'neo4j', 'models', 'networkPolicy', 'scheduler', 'toolGateway', 'access', 'graph', 'worker', 'modelGateway', 'cockpit', 'modelEmulator'],
 };
 
 const rendered = `${JSON.stringify(valuesSchema, null, 2)}\n`;

@@ -7,7 +7,7 @@ Names, labels and the shared pod pieces of every Kernos component.
 {{- end }}
 
 {{/*
-The resource-name prefix. Component names are appended to it ("-tool-gateway" is the longest, 13
+The resource-name prefix. Component names are appended to it ("-model-gateway" is the longest, 14
 characters), so it is cut to 49 characters to keep every name within the 63 allowed for labels and Services.
 */}}
 {{- define "kernos.fullname" -}}
@@ -34,7 +34,8 @@ characters), so it is cut to 49 characters to keep every name within the 63 allo
 {{/*
 The kernel's processes: component name => the values key holding its settings, its entry point in the
 image, and its NATS role (the key of its password in the NATS Secret). Every service template ranges over
-this, so adding a process is one entry here plus its env in "kernos.componentEnv".
+this, so adding a process is one entry here plus its env in "kernos.componentEnv". The model gateway and the
+cockpit are left out when disabled.
 */}}
 {{- define "kernos.components" -}}
 scheduler:
@@ -57,6 +58,18 @@ worker:
   valuesKey: worker
   entry: workflows/src/main.ts
   natsRole: worker
+{{- if .Values.modelGateway.enabled }}
+model-gateway:
+  valuesKey: modelGateway
+  entry: services/model-gateway/src/main.ts
+  natsRole: model-gateway
+{{- end }}
+{{- if .Values.cockpit.enabled }}
+cockpit:
+  valuesKey: cockpit
+  entry: services/cockpit/src/main.ts
+  natsRole: cockpit
+{{- end }}
 {{- end }}
 
 {{/* Labels shared by every resource. */}}
@@ -115,7 +128,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.nats.credentials.create }}
 {{- printf "%s-nats" (include "kernos.fullname" .) }}
 {{- else }}
-{{- required "nats.credentials.existingSecret is required when nats.credentials.create is false: name a Secret with the keys scheduler, tool-gateway, access, graph, worker" .Values.nats.credentials.existingSecret }}
+{{- required "nats.credentials.existingSecret is required when nats.credentials.create is false: name a Secret with the keys scheduler, tool-gateway, access, graph, worker, model-gateway, cockpit" .Values.nats.credentials.existingSecret }}
 {{- end }}
 {{- end }}
 
@@ -125,6 +138,30 @@ app.kubernetes.io/component: {{ .component }}
 {{- else }}
 {{- required "neo4j.auth.existingSecret is required when neo4j.auth.enabled is true and neo4j.auth.create is false" .Values.neo4j.auth.existingSecret }}
 {{- end }}
+{{- end }}
+
+{{/* The Secret holding the model gateway's API keys (a JSON list), and its key. */}}
+{{- define "kernos.modelGatewayKeysSecret" -}}
+{{- default (printf "%s-model-gateway" (include "kernos.fullname" .)) .Values.modelGateway.existingSecret }}
+{{- end }}
+{{- define "kernos.modelGatewayKeysKey" -}}
+{{- if .Values.modelGateway.existingSecret }}{{ .Values.modelGateway.secretKey }}{{ else }}keys.json{{ end }}
+{{- end }}
+
+{{/* The Secret holding the cockpit's users (a JSON list), and its key. */}}
+{{- define "kernos.cockpitUsersSecret" -}}
+{{- default (printf "%s-cockpit" (include "kernos.fullname" .)) .Values.cockpit.existingSecret }}
+{{- end }}
+{{- define "kernos.cockpitUsersKey" -}}
+{{- if .Values.cockpit.existingSecret }}{{ .Values.cockpit.secretKey }}{{ else }}users{{ end }}
+{{- end }}
+
+{{/* The Secret holding the bearer tokens of the tool gateway's MCP endpoint (a JSON list), and its key. */}}
+{{- define "kernos.mcpTokensSecret" -}}
+{{- default (printf "%s-tool-gateway-mcp" (include "kernos.fullname" .)) .Values.toolGateway.mcpEndpoint.existingSecret }}
+{{- end }}
+{{- define "kernos.mcpTokensKey" -}}
+{{- if .Values.toolGateway.mcpEndpoint.existingSecret }}{{ .Values.toolGateway.mcpEndpoint.secretKey }}{{ else }}tokens{{ end }}
 {{- end }}
 
 {{- define "kernos.emulatorUrl" -}}
@@ -188,8 +225,9 @@ Call with (dict "root" $ "component" "scheduler" "spec" $spec "values" $values).
       key: {{ .spec.natsRole }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_SHUTDOWN_GRACE_MS") }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_HEALTH_PORT") }}
-{{- if or (eq .component "scheduler") (eq .component "access") }}
-{{- /* The scheduler signals lease grants and access delivers approval decisions to waiting workflows. */}}
+{{- if has .component (list "scheduler" "access" "cockpit") }}
+{{- /* The scheduler signals lease grants, access delivers approval decisions to waiting workflows, and the
+cockpit lists and steers runs. */}}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TEMPORAL_ADDRESS") }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TEMPORAL_NAMESPACE") }}
 {{- end }}
@@ -209,6 +247,30 @@ Call with (dict "root" $ "component" "scheduler" "spec" $spec "values" $values).
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TOOL_SERVERS") }}
 {{- end }}
 {{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TOOL_TIMEOUT_MS") }}
+{{- if $root.Values.toolGateway.connectTimeoutMs }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TOOL_CONNECT_TIMEOUT_MS") }}
+{{- end }}
+{{- if $root.Values.toolGateway.policy }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TOOL_POLICY") }}
+{{- end }}
+{{- if $root.Values.toolGateway.capabilities }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TOOL_CAPABILITIES") }}
+{{- end }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TOOL_ACCESS") }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TOOL_AUDIT") }}
+{{- with $root.Values.toolGateway.mcpEndpoint }}
+{{- if .enabled }}
+{{- /* The tokens are secret; the rest is not. Kubernetes expands $(KERNOS_TOOL_MCP_TOKENS) in the value below
+from the variable defined just before it, so the token list never appears in the Deployment. */}}
+- name: KERNOS_TOOL_MCP_TOKENS
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kernos.mcpTokensSecret" $root }}
+      key: {{ include "kernos.mcpTokensKey" $root }}
+- name: KERNOS_TOOL_MCP_ENDPOINT
+  value: {{ printf "{\"host\":\"0.0.0.0\",\"port\":%d,\"path\":%s,\"sessionIdleMs\":%d,\"tokens\":$(KERNOS_TOOL_MCP_TOKENS)}" (int .port) (toJson .path) (int64 .sessionIdleMs) | quote }}
+{{- end }}
+{{- end }}
 {{- else if eq .component "graph" }}
 {{- if include "kernos.openaiBaseUrl" $root }}
 {{- /* Facts are embedded for search on the same OpenAI-compatible endpoint. */}}
@@ -235,6 +297,47 @@ Call with (dict "root" $ "component" "scheduler" "spec" $spec "values" $values).
     secretKeyRef:
       name: {{ . }}
       key: {{ $root.Values.models.apiKey.secretKey }}
+{{- end }}
+{{- else if eq .component "model-gateway" }}
+# The HTTP endpoint listens on loopback unless told otherwise.
+- name: KERNOS_MODEL_GATEWAY_HOST
+  value: "0.0.0.0"
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_MODEL_GATEWAY_PORT") }}
+# Keys are secrets: main.ts reads them from the mounted Secret rather than from the environment.
+- name: KERNOS_MODEL_GATEWAY_KEYS_FILE
+  value: /etc/kernos/model-gateway/keys.json
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_MODEL_GATEWAY_LEASE_WAIT_MS") }}
+{{- with $root.Values.models.apiKey.existingSecret }}
+- name: KERNOS_OPENAI_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $root.Values.models.apiKey.secretKey }}
+{{- end }}
+{{- else if eq .component "cockpit" }}
+# The UI listens on loopback unless told otherwise.
+- name: KERNOS_COCKPIT_HOST
+  value: "0.0.0.0"
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_COCKPIT_PORT") }}
+- name: KERNOS_COCKPIT_USERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kernos.cockpitUsersSecret" $root }}
+      key: {{ include "kernos.cockpitUsersKey" $root }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TASK_QUEUE") }}
+{{- if $root.Values.cockpit.onlyTaskQueue }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_COCKPIT_ONLY_TASK_QUEUE" "key" "KERNOS_TASK_QUEUE") }}
+{{- end }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_AUDIT_STREAM") }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_COCKPIT_REFRESH_MS") }}
+{{- if $root.Values.cockpit.traceUrl }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_TRACE_URL") }}
+{{- end }}
+{{- if $root.Values.cockpit.prices }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "KERNOS_COCKPIT_PRICES") }}
+{{- end }}
+{{- if $root.Values.telemetry.otlpMetricsEndpoint }}
+{{ include "kernos.configEnv" (dict "root" $root "name" "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") }}
 {{- end }}
 {{- end }}
 {{- with .values.extraEnv }}
@@ -316,6 +419,14 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: {{ .root.Values.tmpSizeLimit }}
+  {{- if eq .component "model-gateway" }}
+  - name: keys
+    secret:
+      secretName: {{ include "kernos.modelGatewayKeysSecret" .root }}
+      items:
+        - key: {{ include "kernos.modelGatewayKeysKey" .root }}
+          path: keys.json
+  {{- end }}
 {{- end }}
 
 {{/*
@@ -332,6 +443,14 @@ labels:
 {{- $annotations := dict }}
 {{- if .spec }}
 {{- $_ := set $annotations "checksum/config" (include (print .root.Template.BasePath "/configmap.yaml") .root | sha256sum) }}
+{{- /* Keys, users and tokens given in values are read only at start too: a change rolls the pods. */}}
+{{- if and (eq .component "model-gateway") (not .root.Values.modelGateway.existingSecret) }}
+{{- $_ := set $annotations "checksum/keys" (toJson .root.Values.modelGateway.apiKeys | sha256sum) }}
+{{- else if and (eq .component "cockpit") (not .root.Values.cockpit.existingSecret) .root.Values.cockpit.users }}
+{{- $_ := set $annotations "checksum/users" (toJson .root.Values.cockpit.users | sha256sum) }}
+{{- else if and (eq .component "tool-gateway") .root.Values.toolGateway.mcpEndpoint.enabled (not .root.Values.toolGateway.mcpEndpoint.existingSecret) }}
+{{- $_ := set $annotations "checksum/mcp-tokens" (toJson .root.Values.toolGateway.mcpEndpoint.tokens | sha256sum) }}
+{{- end }}
 {{- end }}
 {{- $annotations = mustMerge (deepCopy (.values.podAnnotations | default dict)) $annotations }}
 {{- with $annotations }}
