@@ -1,4 +1,5 @@
 export { startStack, stopStack, stackStatus, endpointsFor } from './stack.js';
+export { temporalDevServerTuning } from './servers.js';
 export type { RunningStack, StackEndpoints, ServerStatus } from './stack.js';
 export { stackEnv } from './env.js';
 export { StackError } from './errors.js';

@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { trace } from '@opentelemetry/api';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { temporalDevServerTuning } from '@kernos/devstack';
 import { startKernel, type Kernel } from '@kernos/launcher';
 import { connectNats, createKernelClient } from '@kernos/service-kit';
 import type { PolicyName, PolicyOptions } from '../src/admission/policy.js';
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
   server(binary('nats-server'), ['-js', '-a', '127.0.0.1', '-p', String(ports.nats), '-m', String(ports.natsMonitor), '-sd', join(stateDir, 'nats')]);
   server(binary('temporal'), [
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(ports.temporal),
-    '--db-filename', join(stateDir, 'temporal.db'), '--log-level', 'error',
+    '--db-filename', join(stateDir, 'temporal.db'), '--log-level', 'error', ...temporalDevServerTuning,
   ]);
   const natsUrl = `nats://127.0.0.1:${ports.nats}`;
   nc = await until('nats-server', 20_000, () => connectNats({ url: natsUrl, name: 'scheduler-bench' }));
