@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { trace } from '@opentelemetry/api';
 import { createEmulator } from '@kernos/model-emulator';
 import { createSchedulerService, temporalNotifier, type SchedulerService } from '@kernos/scheduler';
 import { connectNats, createKernelClient, createLogger, type KernelClient, type NatsConnection } from '@kernos/service-kit';
+import { startPrivateNats, type PrivateNats } from '@kernos/testkit';
 import { contracts } from '@kernos/wire';
 import { createActivities } from '../src/activities/index.js';
 import type { LlmTurnInput, LlmTurnResult } from '../src/types.js';
@@ -40,47 +40,10 @@ async function privatePort(): Promise<number> {
   }
 }
 
-/** nats-server on a fixed port and store, so it can be stopped and started again where clients reconnect. */
-function privateNats(port: number, dir: string) {
-  let child: ChildProcess | undefined;
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    async start(): Promise<void> {
-      const server = spawn(process.env.KERNOS_NATS_SERVER_BIN ?? 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'js')], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, PATH: `${process.env.PATH}:${process.env.HOME}/.cache/kernos/bin` },
-      });
-      child = server;
-      let log = '';
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 15_000);
-        server.stderr?.on('data', (chunk: Buffer) => {
-          log += chunk.toString();
-          if (log.includes('Server is ready')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        server.once('error', reject);
-        server.once('exit', (code) => {
-          clearTimeout(timer);
-          reject(new Error(`nats-server exited with ${code}: ${log}`));
-        });
-      });
-    },
-    async stop(): Promise<void> {
-      const server = child;
-      child = undefined;
-      if (!server || server.exitCode !== null) return;
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      server.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'kernos-lease-outage-'));
-let nats: ReturnType<typeof privateNats>;
+// A fixed port and store, so the server can be killed and started again where the clients reconnect.
+let natsPort: number;
+let nats: PrivateNats;
 let nc: NatsConnection;
 let kernel: KernelClient;
 let scheduler: SchedulerService;
@@ -90,8 +53,8 @@ let temporal: Awaited<ReturnType<typeof temporalClient>>;
 let connection: NativeConnection;
 
 beforeAll(async () => {
-  nats = privateNats(await privatePort(), dir);
-  await nats.start();
+  natsPort = await privatePort();
+  nats = await startPrivateNats({ dir, port: natsPort });
   const { url } = await emulator.start();
   nc = await connectNats({ url: nats.url, name: 'lease-outage-int-test' });
   kernel = createKernelClient(nc, tracer);
@@ -175,10 +138,10 @@ describe('leases under stress', () => {
     });
     await until(async () => (await statsOf('outage')).active === 1, 'the turn to hold its lease', 30_000);
     // NATS goes away while the model answers: the turn finishes, but its release cannot reach the scheduler.
-    await nats.stop();
+    await nats.process.kill();
     // Down long enough that the turn (2.5 s) has ended and the activity's own release attempt (5 s timeout) failed.
     await new Promise((resolve) => setTimeout(resolve, 9_000));
-    await nats.start();
+    nats = await startPrivateNats({ dir, port: natsPort });
     // The workflow's release activity gets through once NATS is back: the slot is free, the tokens counted, no expiry.
     const result = (await run.result()) as LlmTurnResult;
     await until(async () => (await statsOf('outage')).active === 0, 'the lost release to arrive', 30_000);
