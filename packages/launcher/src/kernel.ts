@@ -41,6 +41,12 @@ export interface CockpitLaunchOptions {
   users?: CockpitUserSpec[];
 }
 
+/** How one kernel process authenticates to NATS. */
+export interface NatsCredentials {
+  user: string;
+  password: string;
+}
+
 /** The running cockpit: where to open it and how to log in. */
 export interface KernelCockpit {
   /** The cockpit's web UI and API, e.g. http://127.0.0.1:8470. */
@@ -60,6 +66,12 @@ export interface KernelOptions {
   only?: readonly KernelProcessName[];
   /** Port for the model emulator (default: a free port). */
   emulatorPort?: number;
+  /**
+   * NATS user and password per process, given to it as KERNOS_NATS_USER and KERNOS_NATS_PASSWORD, for a server
+   * locked with per-role credentials (services/access's identity config: user `kernos-<role>`). A process left out
+   * connects as `env` says. `processEnv` wins over these. Default none: every process connects without credentials.
+   */
+  natsCredentials?: Partial<Record<KernelProcessName, NatsCredentials>>;
   /** Extra environment for single processes, over `env`, e.g. each its own KERNOS_HEALTH_PORT (default none). */
   processEnv?: Partial<Record<KernelProcessName, Record<string, string | undefined>>>;
   /** How long each process may take to print its ready line (default 60000 ms); a busy machine needs more. */
@@ -108,6 +120,10 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
   const cockpitOptions = options.cockpit === true ? {} : options.cockpit || undefined;
   let cockpit: KernelCockpit | undefined;
   const processEnv: Partial<Record<KernelProcessName, Record<string, string | undefined>>> = { ...options.processEnv };
+  for (const [name, credentials] of Object.entries(options.natsCredentials ?? {}) as [KernelProcessName, NatsCredentials | undefined][]) {
+    if (!credentials) continue;
+    processEnv[name] = { KERNOS_NATS_USER: credentials.user, KERNOS_NATS_PASSWORD: credentials.password, ...options.processEnv?.[name] };
+  }
   if (cockpitOptions) {
     const port = cockpitOptions.port ?? (await freePort());
     const otlpPort = cockpitOptions.otlpPort ?? (await freePort());
@@ -117,6 +133,7 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
     cockpit = { url: `http://127.0.0.1:${port}`, token: users[0]?.token ?? '', tracesUrl: `http://127.0.0.1:${otlpPort}/v1/traces` };
     env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??= cockpit.tracesUrl;
     processEnv.cockpit = {
+      ...processEnv.cockpit,
       KERNOS_COCKPIT_PORT: String(port),
       KERNOS_COCKPIT_OTLP_PORT: String(otlpPort),
       KERNOS_COCKPIT_USERS: JSON.stringify(users),

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort, startProcess, type ManagedProcess } from '@kernos/launcher';
 
 export interface PrivateNatsOptions {
@@ -11,6 +11,11 @@ export interface PrivateNatsOptions {
   dir?: string;
   /** Port on 127.0.0.1 (default: a free one). */
   port?: number;
+  /**
+   * A nats-server config file to start with (`-c`), e.g. the per-role users services/access's identity generator
+   * writes; the address, port, JetStream and store flags above still win over it (default none: an open server).
+   */
+  configFile?: string;
 }
 
 export interface PrivateNats {
@@ -38,7 +43,7 @@ export async function startPrivateNats(options: PrivateNatsOptions = {}): Promis
     server = await startProcess({
       name: 'nats-server',
       command: process.env.KERNOS_NATS_SERVER_BIN ?? 'nats-server',
-      args: ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js')],
+      args: ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js'), ...(options.configFile ? ['-c', resolve(options.configFile)] : [])],
       env: { PATH: `${process.env.PATH}:/usr/sbin:${process.env.HOME}/.cache/kernos/bin` },
       cwd: dir,
       logFile: join(dir, 'nats.log'),

@@ -71,12 +71,15 @@ describe('per-role NATS credentials', () => {
     await expect(connect({ servers: server.url, user: natsUser('worker'), pass: 'guess' })).rejects.toThrow(/authorization/i);
   });
 
-  it('refuse a worker publishing audit records, deleting the audit stream or deciding approvals', async () => {
+  it('refuse a worker publishing audit records, deleting the audit stream, deciding approvals or writing the graph outbox', async () => {
     const worker = await as('worker');
     expect(await publishRefused(worker, 'kernos.audit.acme.job-1.run-1')).toBe(true);
     expect(await publishRefused(worker, 'kernos.access.decide')).toBe(true);
     expect(await publishRefused(worker, '$JS.API.STREAM.DELETE.AUDIT')).toBe(true);
     expect(await publishRefused(worker, '$KV.KERNOS_APPROVALS.apr-1')).toBe(true);
+    // The graph's outbox and write confirmations: a worker must go through kernos.graph.write-fact (and its checks).
+    expect(await publishRefused(worker, 'kernos.graph.outbox.KERNOS_GRAPH_OUTBOX')).toBe(true);
+    expect(await publishRefused(worker, 'kernos.graph.applied.fact-1')).toBe(true);
     // Through the audit publisher (what a worker would have to use) it fails too, with a clear error.
     const forged = createAuditPublisher(jetstream(worker), { maxAttempts: 1 });
     await expect(forged.publish({ kind: audit.Kind.LLM_TURN, ref: { tenant: 'acme', jobId: 'job-1', runId: 'run-1' } })).rejects.toThrow();

@@ -53,7 +53,9 @@ export const rolePermissions: Record<KernosRole, RolePermissions> = {
     subscribe: { allow: SERVICE_SUB('tool-gateway'), deny: [] },
   },
   graph: {
-    publish: { allow: ['kernos.access.check', AUDIT_RECORDS, '$JS.API.>', '$KV.>', '$O.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>'] },
+    // Its outbox (services/graph/src/outbox.ts): accepted writes go to the outbox stream before Neo4j, and the
+    // consumer tells a waiting synchronous write on kernos.graph.applied.<key> that it landed.
+    publish: { allow: ['kernos.access.check', 'kernos.graph.outbox.*', 'kernos.graph.applied.*', AUDIT_RECORDS, '$JS.API.>', '$KV.>', '$O.>', '$SRV.>', '_INBOX.>'], deny: [...SYSTEM, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>'] },
     subscribe: { allow: SERVICE_SUB('graph'), deny: [] },
   },
   scheduler: {
@@ -84,7 +86,9 @@ export const rolePermissions: Record<KernosRole, RolePermissions> = {
         '$O.>',
         '_INBOX.>',
       ],
-      deny: [...SYSTEM, AUDIT_RECORDS, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>', 'kernos.access.decide', '$JS.API.STREAM.CREATE.AUDIT', '$JS.API.CONSUMER.*.AUDIT.>', '$JS.API.CONSUMER.*.AUDIT'],
+      // kernos.graph.> is for the graph's request subjects; its outbox and applied notices are the graph's own:
+      // a worker publishing there would skip the graph's access check or fake a write's confirmation.
+      deny: [...SYSTEM, AUDIT_RECORDS, ...AUDIT_TAMPERING, '$KV.KERNOS_APPROVALS.>', 'kernos.access.decide', '$JS.API.STREAM.CREATE.AUDIT', '$JS.API.CONSUMER.*.AUDIT.>', '$JS.API.CONSUMER.*.AUDIT', 'kernos.graph.outbox.>', 'kernos.graph.applied.>'],
     },
     subscribe: { allow: COMMON_SUB, deny: [] },
   },
