@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +8,7 @@ import { trace } from '@opentelemetry/api';
 import { createEmulator } from '@kernos/model-emulator';
 import { createSchedulerService, temporalNotifier, type SchedulerService } from '@kernos/scheduler';
 import { connectNats, createKernelClient, createLogger, type KernelClient, type NatsConnection } from '@kernos/service-kit';
-import { startPrivateNats, type PrivateNats } from '@kernos/testkit';
+import { privatePort, startPrivateNats, type PrivateNats } from '@kernos/testkit';
 import { contracts } from '@kernos/wire';
 import { createActivities } from '../src/activities/index.js';
 import type { LlmTurnInput, LlmTurnResult } from '../src/types.js';
@@ -26,19 +25,6 @@ const taskQueue = `lease-outage-${tag}`;
 const tracer = trace.getTracer('lease-outage-int-test');
 // Every turn takes 2.5 s before its first token: longer than the short TTL below.
 const emulator = createEmulator({ port: 0, latencyMs: 2_500, latencySigma: 0, tokensPerSecond: 0 });
-
-/** A port below Linux's ephemeral range (32768-60999), so no outgoing connection can hold it when we restart. */
-async function privatePort(): Promise<number> {
-  for (;;) {
-    const port = 21_000 + Math.floor(Math.random() * 8_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'kernos-lease-outage-'));
 // A fixed port and store, so the server can be killed and started again where the clients reconnect.

@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { devPasswords, natsAuthorization, natsUser, type KernosRole } from '@ker
 import { queryAudit, runSubject, verifyAudit } from '@kernos/audit';
 import { kernelProcessNames, startKernel, type Kernel, type KernelProcessName, type NatsCredentials } from '@kernos/launcher';
 import { connectNats, type NatsConnection } from '@kernos/service-kit';
-import { startPrivateNats, type PrivateNats } from '@kernos/testkit';
+import { privatePort, startPrivateNats, type PrivateNats } from '@kernos/testkit';
 import type { AgentResult, ProgressEvent } from '../src/types.js';
 import { agentInput, neo4jDriver, temporalClient, uniqueTag } from './helpers.js';
 
@@ -16,19 +15,6 @@ import { agentInput, neo4jDriver, temporalClient, uniqueTag } from './helpers.js
 // and subject permissions services/access generates (the dev config: user kernos-<role>, password dev-<role>).
 // A role that lacks a permission a process needs shows up here as a run that does not complete, or as a
 // permissions violation in the server's log.
-
-/** A port below Linux's ephemeral range (32768-60999), so no outgoing connection holds it. */
-async function privatePort(): Promise<number> {
-  for (;;) {
-    const port = 21_000 + Math.floor(Math.random() * 8_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
 
 const tag = uniqueTag();
 const taskQueue = `locked-nats-${tag}`;

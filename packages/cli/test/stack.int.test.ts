@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopStack } from '@kernos/devstack';
+import { portFree, privatePort } from '@kernos/testkit';
 import { connectNats } from '@kernos/service-kit';
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,26 +33,6 @@ function kernos(...args: string[]): Promise<Result> {
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A free port in 20000-32000: random, so parallel runs rarely pick the same, and checked free now. */
-async function privatePort(taken: Set<number>): Promise<number> {
-  for (let i = 0; i < 200; i += 1) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (!taken.has(port) && (await portFree(port))) {
-      taken.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free port in 20000-32000');
 }
 
 beforeAll(async () => {

@@ -13,5 +13,6 @@ export function stackEndpoints(): StackEndpoints {
   }
   return endpoints;
 }
+export { portFree, privatePort } from './ports.js';
 export { startPrivateNats } from './nats.js';
 export type { PrivateNats, PrivateNatsOptions } from './nats.js';
