@@ -216,16 +216,25 @@ try {
         for (const e of events) {
           const id = String(e.eventId);
           const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+          // Runs from before the turn queued itself asked with a separate requestLease activity first.
           if (type === 'requestLease') leaseRequested = millis(e.eventTime);
           if (type === 'llmTurn') {
             scheduled.set(id, millis(e.eventTime));
-            requestedAt.set(id, leaseRequested);
+            // A second llmTurn after a queued first one: the request was the first one's scheduling.
+            requestedAt.set(id, Number.isFinite(leaseRequested) ? leaseRequested : millis(e.eventTime));
+            leaseRequested = NaN;
           }
           const s = e.activityTaskStartedEventAttributes;
           if (s && scheduled.has(String(s.scheduledEventId))) startedAt.set(String(s.scheduledEventId), millis(e.eventTime));
           const c = e.activityTaskCompletedEventAttributes;
           if (c && scheduled.has(String(c.scheduledEventId))) {
             const key = String(c.scheduledEventId);
+            if (notAdmitted(c.result?.payloads?.[0]?.data)) {
+              // The turn was queued, not run: the llmTurn that runs it after the grant counts from this request.
+              leaseRequested = scheduled.get(key)!;
+              scheduled.delete(key);
+              continue;
+            }
             overheadMs.push(millis(e.eventTime) - scheduled.get(key)! - latencyMs);
             slotWaitMs.push((startedAt.get(key) ?? scheduled.get(key)!) - scheduled.get(key)!);
             // The whole turn as the workflow sees it: from asking the scheduler for a lease to the answer.
@@ -298,4 +307,14 @@ try {
   process.exitCode = exactlyOnce.length === completed.length && (completed.length === runs || outcome === 'cut') ? 0 : 1;
 } finally {
   await cleanUp();
+}
+
+/** Whether an llmTurn's result (a JSON payload) says it queued the turn without running it (`admitted: false`). */
+function notAdmitted(data: Uint8Array | null | undefined): boolean {
+  if (!data) return false;
+  try {
+    return (JSON.parse(Buffer.from(data).toString('utf8')) as { admitted?: unknown }).admitted === false;
+  } catch {
+    return false;
+  }
 }

@@ -78,6 +78,12 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30
   }
 }
 
+/** The activity types a run scheduled, in order, from its Temporal history. */
+async function activitiesOf(handle: { fetchHistory: () => Promise<{ events?: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null }[] | null }> }): Promise<string[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? ''] : []));
+}
+
 describe('an LLM turn waiting for its lease', () => {
   it('is suspended without a worker slot until the scheduler signals the grant, then runs with that lease', async () => {
     // Someone else holds the endpoint's only slot.
@@ -115,6 +121,8 @@ describe('an LLM turn waiting for its lease', () => {
     const after = await queued();
     expect(Number(after.grantedTotal)).toBe(grantedBefore + 1);
     expect(after).toMatchObject({ active: 0, queued: 0 });
+    // The first llmTurn queued the turn and returned without running; the second ran it with the signalled lease.
+    expect(await activitiesOf(turn)).toEqual(['llmTurn', 'llmTurn']);
   });
 
   it("orders turns by their run's Job deadline: the memo set from spec.deadline reaches the composite policy", async () => {
@@ -158,5 +166,7 @@ describe('an LLM turn waiting for its lease', () => {
     })) as LlmTurnResult;
     expect(result.waitedMs).toBe(0);
     expect((await queued()).active).toBe(0);
+    // Queued and granted inside the turn activity itself: one activity for the whole turn.
+    expect(await activitiesOf(temporal.client.workflow.getHandle(`lease-free-${tag}`))).toEqual(['llmTurn']);
   });
 });

@@ -62,6 +62,22 @@ export function createActivities(deps: ActivityDeps) {
   const tracer = deps.tracer ?? trace.getTracer('kernos.workflows');
   const meters = deps.metrics ?? kernelMetrics();
   const leaseWaitMs = deps.leaseWaitMs ?? 300_000;
+  const enqueue = async (input: RequestLeaseInput): Promise<LeaseTicket> => {
+    const reply = await deps.kernel.call(contracts.scheduler.enqueue, {
+      ticketId: input.ticketId,
+      workflowId: input.workflowId,
+      turn: {
+        ref: input.run,
+        endpoint: input.endpoint,
+        priority: input.priority,
+        estimatedInputTokens: input.estimatedInputTokens,
+        maxOutputTokens: input.maxOutputTokens,
+        deadlineMs: BigInt(input.deadlineMs ?? 0),
+        maxWaitMs: BigInt(input.maxWaitMs ?? 0),
+      },
+    });
+    return toLeaseTicket(reply.ticket, input.ticketId);
+  };
   const runTurn = async (ctx: Context, input: LlmTurnInput & { lease?: GrantedLease }): Promise<LlmTurnResult> => {
     const granted = input.lease;
     if (granted && ctx.info.attempt > 1) {
@@ -144,16 +160,32 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /**
      * One LLM turn. With `lease` (granted through requestLease while the workflow was suspended) the first attempt
-     * uses it at once; without it, or on a retry, the activity waits for a lease itself (holding its worker slot).
+     * uses it at once. With `admission` instead, the first attempt queues the turn itself (kernos.scheduler.enqueue,
+     * as requestLease does) and runs it only if the ticket is granted at once; otherwise it returns the ticket
+     * (`admitted: false`) without running, and the workflow waits suspended for the grant as before. An uncontended
+     * turn so costs one activity, not two. Without either, or on a retry, the activity waits for a lease itself
+     * (holding its worker slot).
      */
-    async llmTurn(input: LlmTurnInput & { lease?: GrantedLease }): Promise<LlmTurnResult> {
+    async llmTurn(input: LlmTurnInput & { lease?: GrantedLease; admission?: RequestLeaseInput }): Promise<LlmTurnOutcome> {
       return asActivity(async () => {
         const ctx = Context.current();
+        const { admission, ...turn } = input;
+        if (admission && !turn.lease) {
+          if (ctx.info.attempt === 1) {
+            const ticket = await enqueue(admission);
+            if (ticket.state !== 'granted' || !ticket.lease) return { admitted: false, ticket };
+            turn.lease = ticket.lease;
+          } else {
+            // A retry: the first attempt's ticket may hold a lease (its worker died mid-turn). Give it back, or leave
+            // the queue, then wait for a lease like any retried turn, so no slot is held twice.
+            await deps.kernel.call(contracts.scheduler.withdraw, { ticketId: admission.ticketId });
+          }
+        }
         // Heartbeat from the start: waiting for a lease is part of the turn and must not look like a dead worker.
         const beat = setInterval(() => ctx.heartbeat(), deps.heartbeatEveryMs ?? 1_000);
         try {
-          const result = await runTurn(ctx, input);
-          await auditTurn(deps.kernel, input, result);
+          const result = await runTurn(ctx, turn);
+          await auditTurn(deps.kernel, turn, result);
           return result;
         } finally {
           clearInterval(beat);
@@ -166,22 +198,7 @@ export function createActivities(deps: ActivityDeps) {
      * the scheduler signals the workflow when it grants. Same ticket id, same ticket: safe to retry.
      */
     async requestLease(input: RequestLeaseInput): Promise<LeaseTicket> {
-      return asActivity(async () => {
-        const reply = await deps.kernel.call(contracts.scheduler.enqueue, {
-          ticketId: input.ticketId,
-          workflowId: input.workflowId,
-          turn: {
-            ref: input.run,
-            endpoint: input.endpoint,
-            priority: input.priority,
-            estimatedInputTokens: input.estimatedInputTokens,
-            maxOutputTokens: input.maxOutputTokens,
-            deadlineMs: BigInt(input.deadlineMs ?? 0),
-            maxWaitMs: BigInt(input.maxWaitMs ?? 0),
-          },
-        });
-        return toLeaseTicket(reply.ticket, input.ticketId);
-      });
+      return asActivity(() => enqueue(input));
     },
 
     /** Where a ticket stands: the workflow's fallback when a grant signal is late or was lost. */
@@ -335,6 +352,12 @@ export interface LeaseTicket {
   errorCode?: string;
   errorMessage?: string;
 }
+
+/**
+ * What llmTurn returns: the turn's result, or, when it was asked to queue the turn itself (`admission`) and the
+ * scheduler did not grant at once, the ticket to wait on (`admitted: false`; nothing ran).
+ */
+export type LlmTurnOutcome = LlmTurnResult | { admitted: false; ticket: LeaseTicket };
 
 export interface RequestLeaseInput {
   /** Unique per turn and stable across retries of this activity. */

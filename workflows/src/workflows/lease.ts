@@ -1,5 +1,5 @@
-import { ApplicationFailure, CancellationScope, condition, defineSignal, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import type { GrantedLease, KernosActivities, LeaseTicket } from '../activities/index.js';
+import { ApplicationFailure, CancellationScope, condition, defineSignal, patched, proxyActivities, setHandler, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import type { GrantedLease, KernosActivities, LeaseTicket, RequestLeaseInput } from '../activities/index.js';
 import type { LlmTurnInput, LlmTurnResult } from '../types.js';
 
 /** What the scheduler signals when it grants (or drops) a ticket; the shape of services/scheduler/src/notify.ts LeaseSignal. */
@@ -46,11 +46,16 @@ const signalled = new Map<string, LeaseTicket>();
 let listening = false;
 let nextTurn = 0;
 
+/** Workflows started before the turn activity queued itself replay the separate requestLease they recorded. */
+export const admitInTurnPatch = 'kernos-admit-in-turn';
+
 /**
- * One LLM turn under the scheduler without holding a worker slot while it waits: `requestLease` queues the turn
- * and returns at once, the workflow is suspended on a durable condition until the scheduler's grant signal
- * arrives (or, every `pollEveryMs`, asks for the ticket in case the signal was lost), then `llmTurn` runs with the
- * granted lease. This is the cooperative preemption point: pausing, budgets and priorities act here.
+ * One LLM turn under the scheduler without holding a worker slot while it waits. The `llmTurn` activity queues the
+ * turn (kernos.scheduler.enqueue) and, when a slot is free, runs it at once: an uncontended turn is one activity.
+ * When the turn has to wait, the activity returns its ticket without running and the workflow is suspended on a
+ * durable condition until the scheduler's grant signal arrives (or, every `pollEveryMs`, asks for the ticket in
+ * case the signal was lost); then `llmTurn` runs with the granted lease. This is the cooperative preemption point:
+ * pausing, budgets and priorities act here.
  */
 export async function scheduledLlmTurn(input: LlmTurnInput, options: ScheduledTurnOptions = {}): Promise<LlmTurnResult> {
   if (!listening) {
@@ -65,18 +70,33 @@ export async function scheduledLlmTurn(input: LlmTurnInput, options: ScheduledTu
   const deadlineAfterMs = positive(memo[deadlineMemoKey]);
   const turnTimeoutMs = options.turnTimeoutMs ?? positive(memo[turnTimeoutMemoKey]);
   const deadlineMs = options.deadlineMs ?? (deadlineAfterMs === undefined ? undefined : info.startTime.getTime() + deadlineAfterMs);
+  const admission: RequestLeaseInput = {
+    ticketId,
+    workflowId: info.workflowId,
+    run: input.run,
+    endpoint: input.endpoint,
+    priority: input.priority,
+    // About four characters a token, as the activity estimates; the release reports the real usage.
+    estimatedInputTokens: Math.ceil(input.messages.reduce((sum, m) => sum + m.content.length, 0) / 4),
+    maxOutputTokens: input.maxOutputTokens,
+    deadlineMs: deadlineMs ?? 0,
+    maxWaitMs: options.maxWaitMs ?? 0,
+  };
+  const runner = turnTimeoutMs === undefined ? turns : proxyActivities<KernosActivities>({ ...turnOptions, startToCloseTimeout: turnTimeoutMs, scheduleToCloseTimeout: Math.max(30 * 60_000, 3 * turnTimeoutMs) });
   try {
-    const lease = await waitForLease(ticketId, input, { ...options, deadlineMs });
-    signalled.delete(ticketId);
-    const runner = turnTimeoutMs === undefined ? turns : proxyActivities<KernosActivities>({ ...turnOptions, startToCloseTimeout: turnTimeoutMs, scheduleToCloseTimeout: Math.max(30 * 60_000, 3 * turnTimeoutMs) });
-    const result = await runner.llmTurn({ ...input, lease });
-    // The activity could not give the lease back (NATS or the scheduler was away): retry until they are back,
-    // rather than leaving the slot held until the lease TTL. After 15 minutes of retries the TTL has long taken
-    // the slot back, and the turn itself succeeded: it must not fail for this.
-    if (result.leaseReleased === false) {
-      await tickets.releaseLease({ leaseId: result.leaseId, inputTokens: result.inputTokens, outputTokens: result.outputTokens }).catch(() => false);
+    let ticket: LeaseTicket;
+    if (patched(admitInTurnPatch)) {
+      const outcome = await runner.llmTurn({ ...input, admission });
+      if (!('admitted' in outcome)) return await settled(outcome);
+      ticket = outcome.ticket;
+    } else {
+      ticket = await tickets.requestLease(admission);
     }
-    return result;
+    const lease = await waitForLease(ticket, () => tickets.requestLease(admission), options);
+    signalled.delete(ticketId);
+    const outcome = await runner.llmTurn({ ...input, lease });
+    if ('admitted' in outcome) throw ApplicationFailure.create({ type: 'internal', message: 'llmTurn with a granted lease did not run', nonRetryable: true });
+    return await settled(outcome);
   } catch (error) {
     // Cancelled while waiting, or the turn failed for good: leave the queue, or give the lease back, now rather
     // than at its TTL. Not cancellable itself, so it still runs when the workflow is being cancelled.
@@ -85,21 +105,21 @@ export async function scheduledLlmTurn(input: LlmTurnInput, options: ScheduledTu
   }
 }
 
-async function waitForLease(ticketId: string, input: LlmTurnInput, options: ScheduledTurnOptions): Promise<GrantedLease> {
-  const request = () =>
-    tickets.requestLease({
-      ticketId,
-      workflowId: workflowInfo().workflowId,
-      run: input.run,
-      endpoint: input.endpoint,
-      priority: input.priority,
-      // About four characters a token, as the activity estimates; the release reports the real usage.
-      estimatedInputTokens: Math.ceil(input.messages.reduce((sum, m) => sum + m.content.length, 0) / 4),
-      maxOutputTokens: input.maxOutputTokens,
-      deadlineMs: options.deadlineMs ?? 0,
-      maxWaitMs: options.maxWaitMs ?? 0,
-    });
-  let ticket = await request();
+/**
+ * The activity could not give the lease back (NATS or the scheduler was away): retry until they are back, rather
+ * than leaving the slot held until the lease TTL. After 15 minutes of retries the TTL has long taken the slot back,
+ * and the turn itself succeeded: it must not fail for this.
+ */
+async function settled(result: LlmTurnResult): Promise<LlmTurnResult> {
+  if (result.leaseReleased === false) {
+    await tickets.releaseLease({ leaseId: result.leaseId, inputTokens: result.inputTokens, outputTokens: result.outputTokens }).catch(() => false);
+  }
+  return result;
+}
+
+async function waitForLease(first: LeaseTicket, request: () => Promise<LeaseTicket>, options: ScheduledTurnOptions): Promise<GrantedLease> {
+  let ticket = first;
+  const ticketId = first.ticketId;
   for (;;) {
     if (ticket.state === 'granted' && ticket.lease) return ticket.lease;
     if (ticket.state === 'failed') {
