@@ -1,9 +1,11 @@
 /**
  * Benchmarks B and C (kernel overhead) on the real stack: a private nats-server and Temporal dev server on 2xxxx
- * ports (never the shared dev stack's), the model emulator and the scheduler as their own processes (started with
- * @kernos/launcher), and a Temporal worker in this process running the benchmark's agent workflow
- * (bench/real-stack/workflows.ts: each turn enqueues with kernos.scheduler.enqueue, waits suspended for the
- * kernos.scheduler.leaseGranted signal, calls the emulator with the lease and releases it).
+ * ports (never the shared dev stack's; Temporal with its default in-memory store and the dev stack's dynamic config,
+ * @kernos/devstack temporalDevServerTuning), the model emulator and the scheduler as their own processes (started
+ * with @kernos/launcher), and a Temporal worker in this process running the benchmark's agent workflow
+ * (bench/real-stack/workflows.ts: each turn's activity enqueues with kernos.scheduler.enqueue and, granted at once,
+ * calls the emulator and releases the lease; a queued turn waits suspended for the kernos.scheduler.leaseGranted
+ * signal and then runs).
  *
  *   npx tsx services/scheduler/bench/real-stack.ts [--seed 42] [--slice-ms 180000] [--speedup 2]
  *       [--policies fifo,composite] [--overhead-turns 200] [--skip-trace] [--skip-overhead]
@@ -14,10 +16,11 @@
  *    simulation of the same compressed trace. Printed per policy: triage mean/p95, research mean/p95, deadline
  *    attainment in both, their ratio, and whether the policies come out in the same order.
  * C: kernel overhead per turn. The same emulator settings (fixed 100 ms first-token latency, unlimited token
- *    rate) called directly over HTTP, and through the kernel (workflow task, enqueue activity over NATS, grant,
- *    turn activity calling the emulator, release over NATS, next workflow task), with fewer agents than slots so
- *    nothing queues. Per-turn time through the kernel is the interval between consecutive turns' enqueue
- *    activities in the Temporal history; overhead = that minus the direct call.
+ *    rate) called directly over HTTP; from a plain Temporal activity, one per turn with no kernel (what an agent on
+ *    Temporal pays anyway); and through the kernel (workflow task, turn activity: enqueue over NATS, grant, the
+ *    emulator call, release over NATS; next workflow task), with fewer agents than slots so nothing queues.
+ *    Per-turn time on Temporal is the interval between consecutive turns' activities in the history; overhead =
+ *    that minus the direct call, and the kernel's own share = kernel minus plain Temporal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { trace } from '@opentelemetry/api';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporalDevServerTuning } from '@kernos/devstack';
 import { startKernel, type Kernel } from '@kernos/launcher';
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
   server(binary('nats-server'), ['-js', '-a', '127.0.0.1', '-p', String(ports.nats), '-m', String(ports.natsMonitor), '-sd', join(stateDir, 'nats')]);
   server(binary('temporal'), [
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(ports.temporal),
-    '--db-filename', join(stateDir, 'temporal.db'), '--log-level', 'error', ...temporalDevServerTuning,
+    '--log-level', 'error', ...temporalDevServerTuning,
   ]);
   const natsUrl = `nats://127.0.0.1:${ports.nats}`;
   nc = await until('nats-server', 20_000, () => connectNats({ url: natsUrl, name: 'scheduler-bench' }));
@@ -319,6 +322,26 @@ async function benchmarkC(client: Client, startRun: StartRun): Promise<void> {
     );
 
     const tag = `c-${Date.now()}`;
+    /** Per workflow, the intervals between consecutive activities of `type` in its history: one turn each. */
+    const turnIntervals = async (handles: WorkflowHandle[], type: string) => {
+      const intervals: number[] = [];
+      for (const handle of handles) {
+        const events = (await handle.fetchHistory()).events ?? [];
+        const at = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).map((e) => ms(e.eventTime));
+        for (let k = 1; k < at.length; k++) intervals.push(at[k]! - at[k - 1]!);
+      }
+      return intervals;
+    };
+
+    // Plain Temporal: the same call from one activity per turn, no kernel.
+    const plainHandles = await Promise.all(
+      Array.from({ length: agents }, (_, i) =>
+        client.workflow.start('plainTurnsWorkflow', { taskQueue, workflowId: `${tag}-plain-${i}`, args: [turnsEach, run.baseUrl, 'kernos-emu-small', outputTokens] }),
+      ),
+    );
+    await Promise.all(plainHandles.map((handle) => handle.result()));
+    const plainTurns = await turnIntervals(plainHandles, 'plainTurn');
+
     const handles = await Promise.all(
       Array.from({ length: agents }, (_, i) =>
         client.workflow.start('benchAgentWorkflow', {
@@ -336,8 +359,6 @@ async function benchmarkC(client: Client, startRun: StartRun): Promise<void> {
         }),
       ),
     );
-    await Promise.all(handles.map((handle) => handle.result()));
-    const kernelTurns: number[] = [];
     const waited: number[] = [];
     const inSlot: number[] = [];
     const between: number[] = [];
@@ -346,24 +367,31 @@ async function benchmarkC(client: Client, startRun: StartRun): Promise<void> {
       waited.push(...result.waitedMs);
       inSlot.push(...result.slotOverheadMs);
       between.push(...result.gapMs);
-      const events = (await handle.fetchHistory()).events ?? [];
-      const enqueues = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'requestLease').map((e) => ms(e.eventTime));
-      for (let k = 1; k < enqueues.length; k++) kernelTurns.push(enqueues[k]! - enqueues[k - 1]!);
     }
+    // One benchTurn activity per turn (nothing queues, so none returns without running).
+    const kernelTurns = await turnIntervals(handles, 'benchTurn');
     const d = sorted(direct);
+    const pt = sorted(plainTurns);
     const kt = sorted(kernelTurns);
     const overhead = sorted(kernelTurns.map((x) => x - percentile(d, 0.5)));
+    const plainOverhead = sorted(plainTurns.map((x) => x - percentile(d, 0.5)));
     const f = (x: number) => x.toFixed(1);
+    const row = (label: string, xs: number[], bold = false) => {
+      const b = (x: string) => (bold ? `**${x}**` : x);
+      return `| ${label} | ${xs.length} | ${b(f(percentile(xs, 0.5)))} | ${f(percentile(xs, 0.9))} | ${b(f(percentile(xs, 0.99)))} | ${f(xs[xs.length - 1]!)} |`;
+    };
     console.log(`\nBenchmark C, kernel overhead per turn: emulator with a fixed ${latencyMs} ms first-token latency and unlimited token rate, ${outputTokens} output tokens, ${agents} agents at once on ${slots} slots (nothing queues; max wait ${Math.max(...waited)} ms)`);
     console.log('| path | turns | p50 ms | p90 ms | p99 ms | max ms |');
     console.log('|---|---|---|---|---|---|');
-    console.log(`| emulator called directly | ${d.length} | ${f(percentile(d, 0.5))} | ${f(percentile(d, 0.9))} | ${f(percentile(d, 0.99))} | ${f(d[d.length - 1]!)} |`);
-    console.log(`| through the kernel (Temporal + NATS + scheduler) | ${kt.length} | ${f(percentile(kt, 0.5))} | ${f(percentile(kt, 0.9))} | ${f(percentile(kt, 0.99))} | ${f(kt[kt.length - 1]!)} |`);
-    console.log(`| overhead (kernel turn - direct p50) | ${overhead.length} | **${f(percentile(overhead, 0.5))}** | ${f(percentile(overhead, 0.9))} | **${f(percentile(overhead, 0.99))}** | ${f(overhead[overhead.length - 1]!)} |`);
-    const si = sorted(inSlot);
-    const bt = sorted(between);
-    console.log(`| of which inside the slot (grant signal, workflow task, activity dispatch, release) | ${si.length} | ${f(percentile(si, 0.5))} | ${f(percentile(si, 0.9))} | ${f(percentile(si, 0.99))} | ${f(si[si.length - 1]!)} |`);
-    console.log(`| of which between turns (workflow tasks, enqueue round trip) | ${bt.length} | ${f(percentile(bt, 0.5))} | ${f(percentile(bt, 0.9))} | ${f(percentile(bt, 0.99))} | ${f(bt[bt.length - 1]!)} |`);
+    console.log(row('emulator called directly', d));
+    console.log(row('plain Temporal activity per turn (no kernel)', pt));
+    console.log(row('through the kernel (Temporal + NATS + scheduler)', kt));
+    console.log(row('overhead of plain Temporal (turn - direct p50)', plainOverhead));
+    console.log(row('overhead through the kernel (turn - direct p50)', overhead, true));
+    console.log(row('of which inside the slot (activity start to emulator call, release)', sorted(inSlot)));
+    console.log(row('of which between turns (activity completion, workflow task, activity dispatch, enqueue)', sorted(between)));
+    const own = percentile(kt, 0.5) - percentile(pt, 0.5);
+    console.log(`kernel's own share at p50 (kernel turn - plain Temporal turn): ${f(own)} ms`);
     console.log(`target overhead p50 <= 20 ms: ${percentile(overhead, 0.5) <= 20 ? 'met' : 'NOT met'}; load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   } finally {
     await run.stop();

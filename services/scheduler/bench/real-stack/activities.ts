@@ -38,10 +38,16 @@ export interface BenchLeaseRequest {
   maxOutputTokens: number;
 }
 
+/** What benchTurn returns: the turn ran (with this lease), or it was queued and did not run. */
+export type BenchTurnOutcome = { lease: BenchLease; timing: BenchTurnTiming; askedAtMs: number } | { ticket: BenchTicket; askedAtMs: number };
+
 export interface BenchActivities {
   requestLease(input: BenchLeaseRequest): Promise<BenchTicket>;
   leaseStatus(ticketId: string): Promise<BenchTicket>;
-  benchTurn(input: { lease: BenchLease; inputTokens: number; outputTokens: number }): Promise<BenchTurnTiming>;
+  /** Like the kernel's llmTurn: with `admission` it queues the turn and runs it only if granted at once. */
+  benchTurn(input: { lease?: BenchLease; admission?: BenchLeaseRequest; inputTokens: number; outputTokens: number }): Promise<BenchTurnOutcome>;
+  /** Benchmark C's baseline: the same emulator call from a plain activity, no kernel. */
+  plainTurn(input: { baseUrl: string; model: string; outputTokens: number }): Promise<number>;
 }
 
 function toTicket(ticket: scheduler.Ticket | undefined, ticketId: string): BenchTicket {
@@ -63,44 +69,61 @@ function toTicket(ticket: scheduler.Ticket | undefined, ticketId: string): Bench
  * output tokens, so the scheduler's counters see what the simulation's do.
  */
 export function createBenchActivities(kernel: KernelClient, endpoint: string): BenchActivities {
+  const enqueue = async (input: BenchLeaseRequest): Promise<BenchTicket> => {
+    const reply = await kernel.call(contracts.scheduler.enqueue, {
+      ticketId: input.ticketId,
+      workflowId: input.workflowId,
+      turn: {
+        ref: { tenant: input.tenant, jobId: input.tenant, runId: input.runId, agentId: input.runId },
+        endpoint,
+        priority: input.priority,
+        estimatedInputTokens: input.estimatedInputTokens,
+        maxOutputTokens: input.maxOutputTokens,
+        deadlineMs: BigInt(input.deadlineMs),
+        maxWaitMs: 0n,
+      },
+    });
+    return { ...toTicket(reply.ticket, input.ticketId), atMs: Date.now() };
+  };
   return {
-    async requestLease(input) {
-      const reply = await kernel.call(contracts.scheduler.enqueue, {
-        ticketId: input.ticketId,
-        workflowId: input.workflowId,
-        turn: {
-          ref: { tenant: input.tenant, jobId: input.tenant, runId: input.runId, agentId: input.runId },
-          endpoint,
-          priority: input.priority,
-          estimatedInputTokens: input.estimatedInputTokens,
-          maxOutputTokens: input.maxOutputTokens,
-          deadlineMs: BigInt(input.deadlineMs),
-          maxWaitMs: 0n,
-        },
-      });
-      return { ...toTicket(reply.ticket, input.ticketId), atMs: Date.now() };
-    },
+    requestLease: enqueue,
     async leaseStatus(ticketId) {
       return toTicket((await kernel.call(contracts.scheduler.ticket, { ticketId })).ticket, ticketId);
     },
-    async benchTurn({ lease, inputTokens, outputTokens }) {
+    async benchTurn({ lease: granted, admission, inputTokens, outputTokens }) {
+      const askedAtMs = Date.now();
+      let lease = granted;
+      if (!lease && admission) {
+        const ticket = await enqueue(admission);
+        if (ticket.state !== 'granted' || !ticket.lease) return { ticket, askedAtMs };
+        lease = ticket.lease;
+      }
+      if (!lease) throw new Error('benchTurn needs a lease or an admission');
       let output = 0;
       const fetchStartMs = Date.now();
       let fetchEndMs = fetchStartMs;
       try {
-        const response = await fetch(`${lease.baseUrl}/chat/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
-          body: JSON.stringify({ model: lease.model, messages: [{ role: 'user', content: 'go' }], max_tokens: outputTokens }),
-        });
-        if (!response.ok) throw new Error(`emulator answered ${response.status}: ${await response.text()}`);
-        const body = (await response.json()) as { usage?: { completion_tokens?: number } };
-        output = body.usage?.completion_tokens ?? 0;
+        output = await callEmulator(lease.baseUrl, lease.model, outputTokens);
         fetchEndMs = Date.now();
       } finally {
         await kernel.call(contracts.scheduler.release, { leaseId: lease.leaseId, inputTokens, outputTokens: output }, { timeoutMs: 5_000 });
       }
-      return { outputTokens: output, fetchStartMs, fetchEndMs, releasedMs: Date.now() };
+      return { lease, timing: { outputTokens: output, fetchStartMs, fetchEndMs, releasedMs: Date.now() }, askedAtMs };
+    },
+    async plainTurn({ baseUrl, model, outputTokens }) {
+      return callEmulator(baseUrl, model, outputTokens);
     },
   };
+}
+
+/** One chat completion of exactly `outputTokens` (see createBenchActivities); returns the reported output tokens. */
+export async function callEmulator(baseUrl: string, model: string, outputTokens: number): Promise<number> {
+  const response = await fetch(`${baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'go' }], max_tokens: outputTokens }),
+  });
+  if (!response.ok) throw new Error(`emulator answered ${response.status}: ${await response.text()}`);
+  const body = (await response.json()) as { usage?: { completion_tokens?: number } };
+  return body.usage?.completion_tokens ?? 0;
 }

@@ -1,13 +1,14 @@
 /**
- * The benchmark's agent workflow (bundled by the benchmark's own worker). Each turn goes the kernel's way for a
- * queued turn: `requestLease` (kernos.scheduler.enqueue) and, if queued, the workflow is suspended until the
- * scheduler's `kernos.scheduler.leaseGranted` signal (polling the ticket as a fallback, like
- * workflows/src/workflows/lease.ts), then `benchTurn` calls the emulator with the lease and releases it. Between
+ * The benchmark's agent workflow (bundled by the benchmark's own worker). Each turn goes the kernel's way
+ * (workflows/src/workflows/lease.ts): `benchTurn` queues the turn (kernos.scheduler.enqueue) and, when granted at
+ * once, calls the emulator with the lease and releases it; otherwise it returns the ticket, the workflow is
+ * suspended until the scheduler's `kernos.scheduler.leaseGranted` signal (polling the ticket as a fallback), and
+ * `benchTurn` runs again with the granted lease. Between
  * turns the agent's tool time passes as a durable timer. Unlike agentWorkflow it carries the trace's token counts
  * instead of real prompts, so the scheduler sees the same estimates and usage as in the simulation.
  */
 import { condition, defineSignal, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { BenchActivities, BenchLease, BenchTicket } from './activities.js';
+import type { BenchActivities, BenchLease, BenchLeaseRequest, BenchTicket } from './activities.js';
 
 export interface BenchTurn {
   inputTokens: number;
@@ -38,7 +39,7 @@ export interface BenchAgentResult {
 
 const leaseGranted = defineSignal<[BenchTicket]>('kernos.scheduler.leaseGranted');
 
-const { requestLease, leaseStatus, benchTurn } = proxyActivities<BenchActivities>({
+const { requestLease, leaseStatus, benchTurn, plainTurn } = proxyActivities<BenchActivities>({
   startToCloseTimeout: '2m',
   retry: { initialInterval: '200ms', maximumInterval: '2s' },
 });
@@ -55,36 +56,46 @@ export async function benchAgentWorkflow(agent: BenchAgent): Promise<BenchAgentR
   for (let k = 0; k < agent.turns.length; k++) {
     const turn = agent.turns[k]!;
     const ticketId = `${info.workflowId}/${info.runId}/turn-${k}`;
-    const request = () =>
-      requestLease({
-        ticketId,
-        workflowId: info.workflowId,
-        tenant: agent.tenant,
-        runId: agent.id,
-        priority: agent.priority,
-        deadlineMs: agent.deadlineMs,
-        estimatedInputTokens: turn.inputTokens,
-        maxOutputTokens: turn.maxOutputTokens,
-      });
-    let ticket = await request();
-    if (k > 0 && ticket.atMs !== undefined) gapMs.push(ticket.atMs - releasedMs - agent.turns[k - 1]!.toolMs);
-    let lease: BenchLease | undefined;
-    for (;;) {
-      if (ticket.state === 'granted' && ticket.lease) {
-        lease = ticket.lease;
-        break;
+    const admission: BenchLeaseRequest = {
+      ticketId,
+      workflowId: info.workflowId,
+      tenant: agent.tenant,
+      runId: agent.id,
+      priority: agent.priority,
+      deadlineMs: agent.deadlineMs,
+      estimatedInputTokens: turn.inputTokens,
+      maxOutputTokens: turn.maxOutputTokens,
+    };
+    const tokens = { inputTokens: turn.inputTokens, outputTokens: turn.outputTokens };
+    let outcome = await benchTurn({ admission, ...tokens });
+    if (k > 0) gapMs.push(outcome.askedAtMs - releasedMs - agent.turns[k - 1]!.toolMs);
+    if (!('lease' in outcome)) {
+      let ticket = outcome.ticket;
+      let lease: BenchLease | undefined;
+      for (;;) {
+        if (ticket.state === 'granted' && ticket.lease) {
+          lease = ticket.lease;
+          break;
+        }
+        if (ticket.state === 'failed') throw new Error(`turn ${k} of ${agent.id} not admitted: ${ticket.errorMessage ?? ''}`);
+        if (ticket.state === 'unknown') ticket = await requestLease(admission);
+        else if (await condition(() => signalled.has(ticketId), 5_000)) ticket = signalled.get(ticketId)!;
+        else ticket = await leaseStatus(ticketId);
       }
-      if (ticket.state === 'failed') throw new Error(`turn ${k} of ${agent.id} not admitted: ${ticket.errorMessage ?? ''}`);
-      if (ticket.state === 'unknown') ticket = await request();
-      else if (await condition(() => signalled.has(ticketId), 5_000)) ticket = signalled.get(ticketId)!;
-      else ticket = await leaseStatus(ticketId);
+      outcome = await benchTurn({ lease, ...tokens });
+      if (!('lease' in outcome)) throw new Error(`turn ${k} of ${agent.id}: benchTurn with a granted lease did not run`);
     }
+    const { lease, timing } = outcome;
     waitedMs.push(lease.waitedMs);
-    const timing = await benchTurn({ lease, inputTokens: turn.inputTokens, outputTokens: turn.outputTokens });
     holdMs.push(timing.releasedMs - lease.grantedAtMs);
     releasedMs = timing.releasedMs;
     slotOverheadMs.push(timing.fetchStartMs - lease.grantedAtMs + (timing.releasedMs - timing.fetchEndMs));
     if (turn.toolMs > 0 && k < agent.turns.length - 1) await sleep(turn.toolMs);
   }
   return { waitedMs, holdMs, slotOverheadMs, gapMs };
+}
+
+/** Benchmark C's baseline: an agent on Temporal without Kernos, one plain activity calling the emulator per turn. */
+export async function plainTurnsWorkflow(turns: number, baseUrl: string, model: string, outputTokens: number): Promise<void> {
+  for (let k = 0; k < turns; k++) await plainTurn({ baseUrl, model, outputTokens });
 }
