@@ -399,7 +399,7 @@ async function logs(ctx: Context, runId: string): Promise<number> {
     await followProgress(ctx, operator, runId, (line) => (ctx.json ? undefined : ctx.io.out(line)));
   }
   const detail = await operator.describeRun(runId);
-  ctx.print(detail.progress, () => (ctx.values.follow ? [`run ${runId} ended: ${detail.board}`] : detail.progress.length > 0 ? detail.progress.map(progressLine) : [`run ${runId} has no progress lines yet`]));
+  ctx.print(detail.progress, () => (ctx.values.follow ? [`run ${runId} ended: ${detail.board}`] : detail.progress.length > 0 ? detail.progress.map(progressLine) : detail.queryError ? [`run ${runId}: its progress could not be read: ${detail.queryError}`] : [`run ${runId} has no progress lines yet`]));
   return 0;
 }
 

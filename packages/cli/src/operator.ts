@@ -60,6 +60,8 @@ export interface RunDetail extends RunSummary {
   pendingActivities: { type: string; attempt: number; state: string }[];
   result: Record<string, unknown> | null;
   failure: string | null;
+  /** Why the run's queries (state, progress, approvals) could not be asked, e.g. a closed run with no worker up; null when they could. */
+  queryError: string | null;
   historyLength: number;
 }
 
@@ -182,7 +184,11 @@ export function createOperator(client: Client, defaults: OperatorDefaults = {}):
     const summary = toSummary(description);
     const running = description.status.name === 'RUNNING';
     // Closed runs still answer queries while a worker for their type is up; the metadata query tells which exist.
-    const fetched = await metadataOf(runId).catch(() => undefined);
+    let queryError: string | null = null;
+    const fetched = await metadataOf(runId).catch((error: Error) => {
+      queryError = describeFailure(error);
+      return undefined;
+    });
     const meta = running && fetched ? fetched : emptyMeta();
     const available = fetched?.queries ?? new Set<string>();
     const [state, progress, approvals] = await Promise.all([
@@ -220,6 +226,7 @@ export function createOperator(client: Client, defaults: OperatorDefaults = {}):
       pendingActivities,
       result,
       failure,
+      queryError,
       historyLength: description.historyLength,
     };
   };

@@ -142,7 +142,7 @@ describe('kernos CLI', () => {
     expect((await json<{ board: string }>('describe', started.runId)).board).toBe('cancelled');
 
     const logs = await kernos('logs', started.runId);
-    expect(logs.stdout).toContain('paused: maintenance');
+    expect(logs.stdout, logs.stderr).toContain('paused: maintenance');
     expect(logs.stdout).toContain('resumed');
   });
 
