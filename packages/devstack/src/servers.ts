@@ -62,6 +62,9 @@ async function natsHealthy(o: ResolvedOptions): Promise<boolean> {
  *   matching) waits for the next 50 ms tick, so a no-op activity round trip costs ~100 ms instead of ~15 ms
  *   (measured on this machine: the history's task-started events land on a 50 ms grid). Production clusters run
  *   hundreds of shards, so the per-shard limit does not bind there.
+ * - The timer queue may fire a timer up to `history.timerProcessorMaxTimeShift` (1 s) late; measured here, every
+ *   300 ms durable sleep (and every activity retry backoff, which is a server timer too) fired ~700 ms late, and
+ *   ~11 ms late with the shift at 10 ms.
  * - Eager activity dispatch: the activity a workflow task schedules comes back in the reply to that task instead
  *   of through the transfer queue and matching. Production clusters have the same switch (helm/kernos/README.md).
  */
@@ -70,6 +73,7 @@ export const temporalDevServerTuning = [
   '--dynamic-config-value', 'history.transferProcessorMaxPollRPS=10000',
   '--dynamic-config-value', 'history.timerProcessorMaxPollRPS=10000',
   '--dynamic-config-value', 'history.visibilityProcessorMaxPollRPS=10000',
+  '--dynamic-config-value', 'history.timerProcessorMaxTimeShift="10ms"',
 ];
 
 const temporal: ServerSpec = {
