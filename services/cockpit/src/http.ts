@@ -167,6 +167,15 @@ export function createRequestHandler(deps: HttpDeps) {
   // One refresh loop for all streams: the board is read once per tick, whatever the number of open browsers.
   let last = '';
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  // The tick in progress, so stopping waits for it: a board read still in flight would otherwise go on using the
+  // Temporal client after its owner closed the connection (its retries then throw from a timer).
+  let running: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    timer = setTimeout(() => {
+      running = tick();
+    }, deps.refreshMs);
+  };
   const tick = async () => {
     if (streams.size > 0) {
       try {
@@ -179,18 +188,22 @@ export function createRequestHandler(deps: HttpDeps) {
         deps.logger.warn('live update failed', { error: (error as Error).message });
       }
     }
-    timer = setTimeout(() => void tick(), deps.refreshMs);
+    if (!stopped) schedule();
   };
 
   return {
     handle,
     startLiveUpdates() {
-      timer = setTimeout(() => void tick(), deps.refreshMs);
+      stopped = false;
+      schedule();
     },
-    stopLiveUpdates() {
+    /** Stops the refresh loop and ends every live stream; resolves once a tick in progress has finished. */
+    async stopLiveUpdates() {
+      stopped = true;
       clearTimeout(timer);
       for (const res of streams) res.end();
       streams.clear();
+      await running;
     },
   };
 }

@@ -44,7 +44,7 @@ export function createCockpitService(options: CockpitServiceOptions): CockpitSer
       return { url: `http://${options.host ?? '127.0.0.1'}:${port}` };
     },
     async stop() {
-      handler.stopLiveUpdates();
+      await handler.stopLiveUpdates();
       if (!server) return;
       const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
       server.closeIdleConnections();
