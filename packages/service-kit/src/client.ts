@@ -49,7 +49,10 @@ export function createKernelClient(nc: NatsConnection, tracer: Tracer, clientOpt
             const payload = toBinary(contract.request, create(contract.request, request));
             let reply;
             try {
-              reply = await nc.request(`${prefix}${contract.subject}`, payload, { timeout: timeoutMs, headers: h });
+              // Without a trace to carry (no propagator, or no active span) the request goes without headers, so
+              // neither side encodes or parses an empty header block.
+              const traced = h.keys().length > 0;
+              reply = await nc.request(`${prefix}${contract.subject}`, payload, traced ? { timeout: timeoutMs, headers: h } : { timeout: timeoutMs });
             } catch (error) {
               throw transportError(contract, timeoutMs, error);
             }

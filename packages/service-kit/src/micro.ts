@@ -78,7 +78,9 @@ export function createKernosService(options: KernosServiceOptions): KernosServic
 
   const serve = async (binding: EndpointBinding, msg: ServiceMsg): Promise<void> => {
     const subject = binding.contract.subject;
-    const parent = extractTraceContext(msg.headers);
+    // A request without headers (tracing off at the caller) has no trace to continue.
+    const requestHeaders = msg.headers;
+    const parent = requestHeaders ? extractTraceContext(requestHeaders) : context.active();
     await options.tracer.startActiveSpan(
       `process ${subject}`,
       {
@@ -93,7 +95,7 @@ export function createKernosService(options: KernosServiceOptions): KernosServic
       parent,
       async (span) => {
         try {
-          const reply = await binding.run(msg.data, { subject, headers: msg.headers, span, ...(msg.reply ? { reply: msg.reply } : {}) });
+          const reply = await binding.run(msg.data, { subject, headers: requestHeaders, span, ...(msg.reply ? { reply: msg.reply } : {}) });
           msg.respond(reply);
         } catch (thrown) {
           const error = toKernosError(thrown);
@@ -129,8 +131,9 @@ export function createKernosService(options: KernosServiceOptions): KernosServic
           subject: `${options.subjectPrefix ?? ''}${binding.contract.subject}`,
           handler: (err, msg) => {
             if (err) return;
-            // Handlers run concurrently; the set lets stop() wait for the ones already accepted.
-            const work = context.with(context.active(), () => serve(binding, msg));
+            // Handlers run concurrently; the set lets stop() wait for the ones already accepted. (serve runs in the
+            // active context already: wrapping it in context.with(context.active()) only cost a context switch.)
+            const work = serve(binding, msg);
             inFlight.add(work);
             void work.finally(() => inFlight.delete(work));
           },

@@ -11,6 +11,12 @@ export interface NatsOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /**
+   * Let nats.js capture the caller's stack at every request, so a request that fails carries where it was made
+   * (default false). It costs two Error objects per request (stack capture included) on every call, and
+   * createKernelClient's errors already name the subject, the service and the timeout.
+   */
+  asyncTraces?: boolean;
 }
 
 /**
@@ -24,6 +30,8 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // Measured on a raw request/reply in one process: ~20 µs of CPU and ~25 µs of latency saved per request.
+      noAsyncTraces: options.asyncTraces !== true,
       ...(options.user === undefined ? {} : { user: options.user, pass: options.pass ?? '' }),
       ...(options.token === undefined ? {} : { token: options.token }),
     });

@@ -28,9 +28,10 @@ export async function handleCall({ router, nc, logger }: CallHandlerDeps, reques
   span.setAttribute('gen_ai.tool.name', request.tool || request.capability);
   if (request.ref?.jobId) span.setAttribute('kernos.job.id', request.ref.jobId);
   if (request.ref?.runId) span.setAttribute('kernos.run.id', request.ref.runId);
-  const cancel = new AbortController();
-  // Any message on the cancel subject stops the call; the MCP server is told with notifications/cancelled.
-  const cancelSubscription = request.cancelSubject ? nc.subscribe(request.cancelSubject, { max: 1, callback: () => cancel.abort() }) : undefined;
+  // Any message on the cancel subject stops the call; the MCP server is told with notifications/cancelled. Without
+  // one there is nothing to abort, so the router is given no signal (no controller, no listener per call).
+  const cancel = request.cancelSubject ? new AbortController() : undefined;
+  const cancelSubscription = cancel ? nc.subscribe(request.cancelSubject, { max: 1, callback: () => cancel.abort() }) : undefined;
   try {
     const args = parseArgumentsJson(request.argumentsJson);
     const routed = await router.call({
@@ -38,7 +39,7 @@ export async function handleCall({ router, nc, logger }: CallHandlerDeps, reques
       arguments: args,
       principal: principalOf(request),
       ...(request.timeoutMs > 0 ? { deadlineMs: request.timeoutMs } : {}),
-      signal: cancel.signal,
+      ...(cancel ? { signal: cancel.signal } : {}),
       via: 'nats',
       ...(request.progressSubject
         ? {
