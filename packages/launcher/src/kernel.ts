@@ -19,6 +19,21 @@ const entries: Record<KernelProcessName, string> = {
   cockpit: 'services/cockpit/src/main.ts',
 };
 
+/**
+ * The line each process logs last, once its subjects or ports are open. Not just any "ready": the tool gateway logs
+ * "tool catalog ready" before its NATS service subscribes, and a caller started on that line got "no responders".
+ */
+const readyLines: Record<KernelProcessName, RegExp> = {
+  emulator: /model emulator ready/,
+  access: /access service ready/,
+  graph: /graph service ready/,
+  'tool-gateway': /tool-gateway service ready/,
+  scheduler: /scheduler service ready/,
+  'model-gateway': /model gateway ready/,
+  worker: /worker ready/,
+  cockpit: /cockpit ready/,
+};
+
 /** One cockpit user, as services/cockpit's KERNOS_COCKPIT_USERS takes it. */
 export interface CockpitUserSpec {
   name: string;
@@ -154,7 +169,7 @@ export async function startKernel(options: KernelOptions): Promise<Kernel> {
       cwd: repoRoot,
       env: { ...process.env, ...env, ...processEnv[name] },
       logFile: join(logDir, `${name}.log`),
-      readyWhen: /\bready\b/i,
+      readyWhen: readyLines[name],
       readyTimeoutMs: options.readyTimeoutMs,
     });
     running.set(name, managed);
