@@ -22,6 +22,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createAuditPublisher, ensureAuditStream } from '@kernos/audit';
+import { startKernel } from '@kernos/launcher';
 import { connectNats, createKernelClient, createLogger } from '@kernos/service-kit';
 import { access, contracts, create, fromBinary, toBinary } from '@kernos/wire';
 import {
@@ -106,13 +107,16 @@ const jetstreamAudit = createJetStreamAuditSink({ publisher: createAuditPublishe
 
 // An access responder on a private subject (the foundation's rule), for the "access enforced" row.
 const accessSubject = `bench.${id}.access.check`;
-nc.subscribe(accessSubject, {
-  callback: (_e, msg) => {
+const accessResponder = {
+  callback: (_e: unknown, msg: { data: Uint8Array; respond: (data: Uint8Array) => boolean }) => {
     const request = fromBinary(access.CheckRequestSchema, msg.data);
     const allow = request.grantedTools.includes(request.resource);
     msg.respond(toBinary(access.CheckReplySchema, create(access.CheckReplySchema, { decision: allow ? access.Decision.ALLOW : access.Decision.DENY, rule: 'bench' })));
   },
-});
+};
+nc.subscribe(accessSubject, accessResponder);
+// The same rule on the kernel's own subject, for the gateway running as its own process (the last row).
+nc.subscribe(contracts.access.check.subject, accessResponder);
 
 const fabricWith = async (audit: AuditSink, enforced: boolean, allowTtlMs?: number) => {
   const fabric = createToolFabric({
@@ -205,6 +209,36 @@ const natsTput = await throughput(natsCall);
 await jetstreamAudit.flush();
 const workflowTput = await throughput(workflowCall);
 
+// The gateway as deployed: services/tool-gateway/src/main.ts as its own process (started by @kernos/launcher) on
+// the bench's nats-server, with the same server-everything spec, access enforced through the responder above and
+// audit to the kernel's JetStream stream. The in-process services answer the same subject, so they stop first.
+await service.stop();
+await enforcedService.stop();
+const deployedLogs = await mkdtemp(join(tmpdir(), 'tool-gateway-bench-logs-'));
+const deployed = await startKernel({
+  env: {
+    KERNOS_NATS_URL: `nats://127.0.0.1:${natsPort}`,
+    KERNOS_TOOL_SERVERS: JSON.stringify([server]),
+    KERNOS_TOOL_KERNEL_TOOLS: 'off',
+    KERNOS_HEALTH_PORT: undefined,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
+  },
+  only: ['tool-gateway'],
+  logDir: deployedLogs,
+});
+const deployedCall = () =>
+  kernel.call(contracts.toolGateway.call, {
+    ref: { tenant: 'bench', jobId: 'bench-job', runId: `bench-${id}`, agentId: 'bench' },
+    governance,
+    grantedTools: ['echo'],
+    tool: 'echo',
+    argumentsJson: JSON.stringify(args),
+  });
+await report('NATS request/reply → gateway as its own process + audit + access (as deployed)', await sample(deployedCall));
+const deployedTput = await throughput(deployedCall);
+await deployed.stop();
+await rm(deployedLogs, { recursive: true, force: true });
+
 const [base] = rows;
 const baseP50 = pct(base?.sorted ?? [], 50);
 const baseP99 = pct(base?.sorted ?? [], 99);
@@ -218,13 +252,11 @@ for (const row of rows) {
   console.log(`| ${row.path} | ${f(p50)} | ${f(p99)} | ${row === base ? '-' : f(p50 - baseP50)} | ${row === base ? '-' : f(p99 - baseP99)} |`);
 }
 console.log(`\ncalls/second, ${concurrency} concurrent callers for ${seconds} s:`);
-console.log(`| direct | ${directTput.toFixed(0)} |\n| gateway in-process, no audit | ${bareTput.toFixed(0)} |\n| gateway in-process + audit | ${inProcessTput.toFixed(0)} |\n| NATS → gateway + audit | ${natsTput.toFixed(0)} |\n| NATS → gateway + audit + access (workflow path) | ${workflowTput.toFixed(0)} |`);
+console.log(`| direct | ${directTput.toFixed(0)} |\n| gateway in-process, no audit | ${bareTput.toFixed(0)} |\n| gateway in-process + audit | ${inProcessTput.toFixed(0)} |\n| NATS → gateway + audit | ${natsTput.toFixed(0)} |\n| NATS → gateway + audit + access (workflow path) | ${workflowTput.toFixed(0)} |\n| NATS → gateway as its own process + audit + access | ${deployedTput.toFixed(0)} |`);
 
 await jetstreamAudit.flush();
 await endpointEnforced.close();
 await viaEndpoint.close().catch(() => undefined);
-await service.stop();
-await enforcedService.stop();
 await Promise.all([bare, audited, uncached, enforced].map((fabric) => fabric.gateway.close()));
 await direct.close();
 await (await jetstreamManager(nc)).streams.delete(auditStream).catch(() => undefined);
