@@ -211,9 +211,11 @@ const workflowTput = await throughput(workflowCall);
 
 // The gateway as deployed: services/tool-gateway/src/main.ts as its own process (started by @kernos/launcher) on
 // the bench's nats-server, with the same server-everything spec, access enforced through the responder above and
-// audit to the kernel's JetStream stream. The in-process services answer the same subject, so they stop first.
+// audit to the kernel's JetStream stream. The in-process services answer the same subject, so they stop first, and
+// the throughput runs' audit backlog is flushed so it does not compete with this row.
 await service.stop();
 await enforcedService.stop();
+await jetstreamAudit.flush();
 const deployedLogs = await mkdtemp(join(tmpdir(), 'tool-gateway-bench-logs-'));
 const deployed = await startKernel({
   env: {
