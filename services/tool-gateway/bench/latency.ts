@@ -178,14 +178,14 @@ await report('NATS request/reply → gateway + audit, no access (legacy caller)'
 const enforcedService = createToolGatewayService({ nc, tracer, logger, router: enforced.router, subjectPrefix: `enforced${id}.` });
 await enforcedService.start();
 const enforcedKernel = createKernelClient(nc, tracer, { subjectPrefix: `enforced${id}.` });
-const workflowCall = () =>
-  enforcedKernel.call(contracts.toolGateway.call, {
-    ref: { tenant: 'bench', jobId: 'bench-job', runId: `bench-${id}`, agentId: 'bench' },
-    governance,
-    grantedTools: ['echo'],
-    tool: 'echo',
-    argumentsJson: JSON.stringify(args),
-  });
+const workflowRequest = {
+  ref: { tenant: 'bench', jobId: 'bench-job', runId: `bench-${id}`, agentId: 'bench' },
+  governance,
+  grantedTools: ['echo'],
+  tool: 'echo',
+  argumentsJson: JSON.stringify(args),
+};
+const workflowCall = () => enforcedKernel.call(contracts.toolGateway.call, workflowRequest);
 await report('NATS request/reply → gateway + audit + access (workflow path)', await sample(workflowCall));
 
 // The endpoint always enforces access, so it is measured with the access responder.
@@ -228,14 +228,7 @@ const deployed = await startKernel({
   only: ['tool-gateway'],
   logDir: deployedLogs,
 });
-const deployedCall = () =>
-  kernel.call(contracts.toolGateway.call, {
-    ref: { tenant: 'bench', jobId: 'bench-job', runId: `bench-${id}`, agentId: 'bench' },
-    governance,
-    grantedTools: ['echo'],
-    tool: 'echo',
-    argumentsJson: JSON.stringify(args),
-  });
+const deployedCall = () => kernel.call(contracts.toolGateway.call, workflowRequest);
 await report('NATS request/reply → gateway as its own process + audit + access (as deployed)', await sample(deployedCall));
 const deployedTput = await throughput(deployedCall);
 await deployed.stop();
