@@ -8,7 +8,7 @@ import { connectNats, createKernelClient, createLogger, type KernelClient, type 
 import { access, audit, contracts } from '@kernos/wire';
 import { approvalId, openApprovalStore, type ApprovalStore } from '../src/approvals/store.js';
 import { createTemporalDelivery } from '../src/approvals/temporal.js';
-import { startPrivateNats, type PrivateNats } from './private-nats.js';
+import { startPrivateNats, type PrivateNats } from '@kernos/testkit';
 import { createPolicyEngine } from '../src/policy/engine.js';
 import { createAccessService } from '../src/service.js';
 

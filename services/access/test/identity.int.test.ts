@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -12,10 +15,11 @@ import { natsAuthorization } from '../src/identity/nats-config.js';
 import { natsUser, type KernosRole } from '../src/identity/roles.js';
 import { createPolicyEngine } from '../src/policy/engine.js';
 import { createAccessService } from '../src/service.js';
-import { startPrivateNats, type PrivateNats } from './private-nats.js';
+import { startPrivateNats, type PrivateNats } from '@kernos/testkit';
 
 // A real nats-server of this file's own (own port and state dir) started with the generated per-role config.
 let server: PrivateNats;
+const dir = mkdtempSync(join(tmpdir(), 'kernos-identity-'));
 const connections: NatsConnection[] = [];
 let approvals: ApprovalStore;
 let stopService: () => Promise<void>;
@@ -40,7 +44,9 @@ async function publishRefused(nc: NatsConnection, subject: string): Promise<bool
 }
 
 beforeAll(async () => {
-  server = await startPrivateNats(() => natsAuthorization({ passwords: devPasswords }));
+  const configFile = join(dir, 'nats-auth.conf');
+  writeFileSync(configFile, natsAuthorization({ passwords: devPasswords }));
+  server = await startPrivateNats({ dir, configFile });
   const accessNc = await as('access');
   await ensureAuditStream(await jetstreamManager(accessNc), { storage: 'memory', retention: { maxAgeMs: 3_600_000 } });
   approvals = await openApprovalStore(accessNc);
@@ -64,6 +70,7 @@ afterAll(async () => {
   await approvals?.stop();
   for (const nc of connections) await nc.close().catch(() => undefined);
   await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('per-role NATS credentials', () => {
