@@ -15,7 +15,8 @@ import { access, contracts, create } from '@kernos/wire';
 import { openApprovalStore } from '../src/approvals/store.js';
 import { createPolicyEngine } from '../src/policy/engine.js';
 import { createAccessService } from '../src/service.js';
-import { startPrivateNats } from '@kernos/testkit';
+// The nats helper alone: the package's index imports vitest, which a plain script cannot load.
+import { startPrivateNats } from '@kernos/testkit/nats';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '5000' }, warmup: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '1' } } });
 const requests = Number(values.requests);
