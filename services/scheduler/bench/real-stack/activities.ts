@@ -23,8 +23,6 @@ export interface BenchTicket {
   state: 'queued' | 'granted' | 'failed' | 'unknown';
   lease?: BenchLease;
   errorMessage?: string;
-  /** When the activity asked (Unix ms). */
-  atMs?: number;
 }
 
 export interface BenchLeaseRequest {
@@ -83,7 +81,7 @@ export function createBenchActivities(kernel: KernelClient, endpoint: string): B
         maxWaitMs: 0n,
       },
     });
-    return { ...toTicket(reply.ticket, input.ticketId), atMs: Date.now() };
+    return toTicket(reply.ticket, input.ticketId);
   };
   return {
     requestLease: enqueue,
