@@ -8,7 +8,7 @@
  * signal and then runs).
  *
  *   npx tsx services/scheduler/bench/real-stack.ts [--seed 42] [--slice-ms 180000] [--speedup 2]
- *       [--policies fifo,composite] [--overhead-turns 200] [--skip-trace] [--skip-overhead]
+ *       [--policies fifo,composite] [--overhead-turns 200] [--overhead-agents 1,4] [--skip-trace] [--skip-overhead]
  *
  * B: the first `--slice-ms` of the mixed trace (src/sim/workload.ts), time-compressed by `--speedup` (arrivals,
  *    tool times, deadlines and the policies' time knobs divided by it; the emulator runs with
@@ -18,9 +18,11 @@
  * C: kernel overhead per turn. The same emulator settings (fixed 100 ms first-token latency, unlimited token
  *    rate) called directly over HTTP; from a plain Temporal activity, one per turn with no kernel (what an agent on
  *    Temporal pays anyway); and through the kernel (workflow task, turn activity: enqueue over NATS, grant, the
- *    emulator call, release over NATS; next workflow task), with fewer agents than slots so nothing queues.
+ *    emulator call, release over NATS; next workflow task), with fewer agents than slots so nothing queues: one
+ *    agent alone (the kernel's cost on an idle machine) and four at once (`--overhead-agents`).
  *    Per-turn time on Temporal is the interval between consecutive turns' activities in the history; overhead =
- *    that minus the direct call, and the kernel's own share = kernel minus plain Temporal.
+ *    that minus the direct call, and the kernel's own share = kernel minus plain Temporal. Plain Temporal's own
+ *    time is split by the server's event times (dispatch, workflow task, activity start to completion).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -48,6 +50,7 @@ const { values } = parseArgs({
     speedup: { type: 'string', default: '2' },
     policies: { type: 'string', default: 'fifo,composite' },
     'overhead-turns': { type: 'string', default: '200' },
+    'overhead-agents': { type: 'string', default: '1,4' },
     'skip-trace': { type: 'boolean', default: false },
     'skip-overhead': { type: 'boolean', default: false },
   },
@@ -63,6 +66,8 @@ if (!(speedup > 0)) throw new Error(`--speedup must be a positive number, got ${
 // and the load benchmark (24322...).
 const ports = { nats: 24522, natsMonitor: 28522, temporal: 27533, emulator: 25540, overheadEmulator: 25541 };
 const slots = 8;
+const overheadAgents = values['overhead-agents'].split(',').map(Number);
+for (const n of overheadAgents) if (!Number.isInteger(n) || n < 1 || n >= slots) throw new Error(`--overhead-agents: each count must be an integer from 1 to ${slots - 1} (fewer than the ${slots} slots), got "${values['overhead-agents']}"`);
 const taskQueue = 'scheduler-bench';
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const stateDir = mkdtempSync(join(tmpdir(), 'kernos-sched-bench-'));
@@ -232,7 +237,8 @@ async function benchmarkB(client: Client, startRun: StartRun): Promise<void> {
       log(`B ${policy}: all ${handles.length} agents started; waiting for them`);
       const results = await Promise.all(handles.map((handle) => handle.result() as Promise<BenchAgentResult>));
       // What the kernel added per turn in this very run: inside the slot (grant signal, workflow task, activity
-      // dispatch, release) and between turns (workflow tasks, timers, the enqueue round trip).
+      // dispatch, release) and between turns (activity completion, workflow tasks, timers, activity dispatch; the
+      // enqueue request's own way to the scheduler, well under a millisecond, is in neither).
       const slotOverheadMs = percentile(sorted(results.flatMap((r) => r.slotOverheadMs)), 0.5);
       const gapMs = percentile(sorted(results.flatMap((r) => r.gapMs)), 0.5);
       const adjusted = fromSim(simulate(agents, () => policyFactories[policy](policyOptions), { ...capacity, slotOverheadMs, turnGapMs: gapMs }));
@@ -291,8 +297,6 @@ async function benchmarkB(client: Client, startRun: StartRun): Promise<void> {
 
 async function benchmarkC(client: Client, startRun: StartRun): Promise<void> {
   const total = Number(values['overhead-turns']);
-  const agents = 4; // fewer than the slots: no turn queues, so what is measured is the kernel, not the policy
-  const turnsEach = Math.ceil(total / agents) + 1;
   const latencyMs = 100;
   const outputTokens = 32;
   const run = await startRun('composite', ports.overheadEmulator, {
@@ -304,98 +308,146 @@ async function benchmarkC(client: Client, startRun: StartRun): Promise<void> {
     KERNOS_EMULATOR_OUTPUT_TOKENS_SIGMA: '0',
   });
   try {
-    // Direct: the same request the turn activity makes, from `agents` concurrent callers.
-    const direct: number[] = [];
-    await Promise.all(
-      Array.from({ length: agents }, async () => {
-        for (let k = 0; k < turnsEach - 1; k++) {
-          const start = performance.now();
-          const response = await fetch(`${run.baseUrl}/chat/completions`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
-            body: JSON.stringify({ model: 'kernos-emu-small', messages: [{ role: 'user', content: 'go' }], max_tokens: outputTokens }),
-          });
-          await response.json();
-          direct.push(performance.now() - start);
-        }
-      }),
-    );
-
-    const tag = `c-${Date.now()}`;
-    /** Per workflow, the intervals between consecutive activities of `type` in its history: one turn each. */
-    const turnIntervals = async (handles: WorkflowHandle[], type: string) => {
-      const intervals: number[] = [];
-      for (const handle of handles) {
-        const events = (await handle.fetchHistory()).events ?? [];
-        const at = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).map((e) => ms(e.eventTime));
-        for (let k = 1; k < at.length; k++) intervals.push(at[k]! - at[k - 1]!);
-      }
-      return intervals;
-    };
-
-    // Plain Temporal: the same call from one activity per turn, no kernel.
-    const plainHandles = await Promise.all(
-      Array.from({ length: agents }, (_, i) =>
-        client.workflow.start('plainTurnsWorkflow', { taskQueue, workflowId: `${tag}-plain-${i}`, args: [turnsEach, run.baseUrl, 'kernos-emu-small', outputTokens] }),
-      ),
-    );
-    await Promise.all(plainHandles.map((handle) => handle.result()));
-    const plainTurns = await turnIntervals(plainHandles, 'plainTurn');
-
-    const handles = await Promise.all(
-      Array.from({ length: agents }, (_, i) =>
-        client.workflow.start('benchAgentWorkflow', {
-          taskQueue,
-          workflowId: `${tag}-${i}`,
-          args: [
-            {
-              id: `${tag}-${i}`,
-              tenant: `t${i}`,
-              priority: 5,
-              deadlineMs: 0,
-              turns: Array.from({ length: turnsEach }, () => ({ inputTokens: 500, outputTokens, maxOutputTokens: outputTokens, toolMs: 0 })),
-            } satisfies BenchAgent,
-          ],
-        }),
-      ),
-    );
-    const waited: number[] = [];
-    const inSlot: number[] = [];
-    const between: number[] = [];
-    for (const handle of handles) {
-      const result = (await handle.result()) as BenchAgentResult;
-      waited.push(...result.waitedMs);
-      inSlot.push(...result.slotOverheadMs);
-      between.push(...result.gapMs);
-    }
-    // One benchTurn activity per turn (nothing queues, so none returns without running).
-    const kernelTurns = await turnIntervals(handles, 'benchTurn');
-    const d = sorted(direct);
-    const pt = sorted(plainTurns);
-    const kt = sorted(kernelTurns);
-    const overhead = sorted(kernelTurns.map((x) => x - percentile(d, 0.5)));
-    const plainOverhead = sorted(plainTurns.map((x) => x - percentile(d, 0.5)));
-    const f = (x: number) => x.toFixed(1);
-    const row = (label: string, xs: number[], bold = false) => {
-      const b = (x: string) => (bold ? `**${x}**` : x);
-      return `| ${label} | ${xs.length} | ${b(f(percentile(xs, 0.5)))} | ${f(percentile(xs, 0.9))} | ${b(f(percentile(xs, 0.99)))} | ${f(xs[xs.length - 1]!)} |`;
-    };
-    console.log(`\nBenchmark C, kernel overhead per turn: emulator with a fixed ${latencyMs} ms first-token latency and unlimited token rate, ${outputTokens} output tokens, ${agents} agents at once on ${slots} slots (nothing queues; max wait ${Math.max(...waited)} ms)`);
-    console.log('| path | turns | p50 ms | p90 ms | p99 ms | max ms |');
-    console.log('|---|---|---|---|---|---|');
-    console.log(row('emulator called directly', d));
-    console.log(row('plain Temporal activity per turn (no kernel)', pt));
-    console.log(row('through the kernel (Temporal + NATS + scheduler)', kt));
-    console.log(row('overhead of plain Temporal (turn - direct p50)', plainOverhead));
-    console.log(row('overhead through the kernel (turn - direct p50)', overhead, true));
-    console.log(row('of which inside the slot (activity start to emulator call, release)', sorted(inSlot)));
-    console.log(row('of which between turns (activity completion, workflow task, activity dispatch, enqueue)', sorted(between)));
-    const own = percentile(kt, 0.5) - percentile(pt, 0.5);
-    console.log(`kernel's own share at p50 (kernel turn - plain Temporal turn): ${f(own)} ms`);
-    console.log(`target overhead p50 <= 20 ms: ${percentile(overhead, 0.5) <= 20 ? 'met' : 'NOT met'}; load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    // Fewer agents than slots in every round: no turn queues, so what is measured is the kernel, not the policy.
+    for (const agents of overheadAgents) await overheadRound(client, run.baseUrl, agents, Math.ceil(total / agents) + 1, latencyMs, outputTokens);
   } finally {
     await run.stop();
   }
+}
+
+async function overheadRound(client: Client, baseUrl: string, agents: number, turnsEach: number, latencyMs: number, outputTokens: number): Promise<void> {
+  // Direct: the same request the turn activity makes, from `agents` concurrent callers.
+  const direct: number[] = [];
+  await Promise.all(
+    Array.from({ length: agents }, async () => {
+      for (let k = 0; k < turnsEach - 1; k++) {
+        const start = performance.now();
+        const response = await fetch(`${baseUrl}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+          body: JSON.stringify({ model: 'kernos-emu-small', messages: [{ role: 'user', content: 'go' }], max_tokens: outputTokens }),
+        });
+        await response.json();
+        direct.push(performance.now() - start);
+      }
+    }),
+  );
+  const d = sorted(direct);
+  const directP50 = percentile(d, 0.5);
+
+  const tag = `c${agents}-${Date.now()}`;
+  const histories = async (handles: WorkflowHandle[]) => Promise.all(handles.map(async (handle) => (await handle.fetchHistory()).events ?? []));
+  /** Per workflow, the intervals between consecutive activities of `type` in its history: one turn each. */
+  const turnIntervals = (all: HistoryEvent[][], type: string) => {
+    const intervals: number[] = [];
+    for (const events of all) {
+      const at = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).map((e) => ms(e.eventTime));
+      for (let k = 1; k < at.length; k++) intervals.push(at[k]! - at[k - 1]!);
+    }
+    return intervals;
+  };
+
+  // Plain Temporal: the same call from one activity per turn, no kernel.
+  const plainHandles = await Promise.all(
+    Array.from({ length: agents }, (_, i) =>
+      client.workflow.start('plainTurnsWorkflow', { taskQueue, workflowId: `${tag}-plain-${i}`, args: [turnsEach, baseUrl, 'kernos-emu-small', outputTokens] }),
+    ),
+  );
+  await Promise.all(plainHandles.map((handle) => handle.result()));
+  const plainHistories = await histories(plainHandles);
+  const plainTurns = turnIntervals(plainHistories, 'plainTurn');
+
+  const handles = await Promise.all(
+    Array.from({ length: agents }, (_, i) =>
+      client.workflow.start('benchAgentWorkflow', {
+        taskQueue,
+        workflowId: `${tag}-${i}`,
+        args: [
+          {
+            id: `${tag}-${i}`,
+            tenant: `t${i}`,
+            priority: 5,
+            deadlineMs: 0,
+            turns: Array.from({ length: turnsEach }, () => ({ inputTokens: 500, outputTokens, maxOutputTokens: outputTokens, toolMs: 0 })),
+          } satisfies BenchAgent,
+        ],
+      }),
+    ),
+  );
+  const waited: number[] = [];
+  const inSlot: number[] = [];
+  const between: number[] = [];
+  const enqueueTrips: number[] = [];
+  const releaseTrips: number[] = [];
+  for (const handle of handles) {
+    const result = (await handle.result()) as BenchAgentResult;
+    waited.push(...result.waitedMs);
+    inSlot.push(...result.slotOverheadMs);
+    between.push(...result.gapMs);
+    enqueueTrips.push(...result.enqueueRoundTripMs);
+    releaseTrips.push(...result.releaseRoundTripMs);
+  }
+  // One benchTurn activity per turn (nothing queues, so none returns without running).
+  const kernelTurns = turnIntervals(await histories(handles), 'benchTurn');
+  const pt = sorted(plainTurns);
+  const kt = sorted(kernelTurns);
+  const overhead = sorted(kernelTurns.map((x) => x - directP50));
+  const plainOverhead = sorted(plainTurns.map((x) => x - directP50));
+  const f = (x: number) => x.toFixed(1);
+  const row = (label: string, xs: number[], bold = false) => {
+    const b = (x: string) => (bold ? `**${x}**` : x);
+    return `| ${label} | ${xs.length} | ${b(f(percentile(xs, 0.5)))} | ${f(percentile(xs, 0.9))} | ${b(f(percentile(xs, 0.99)))} | ${f(xs[xs.length - 1]!)} |`;
+  };
+  console.log(`\nBenchmark C, kernel overhead per turn: emulator with a fixed ${latencyMs} ms first-token latency and unlimited token rate, ${outputTokens} output tokens, ${agents} agent${agents === 1 ? '' : 's'} at once on ${slots} slots (nothing queues; max wait ${Math.max(...waited)} ms)`);
+  console.log('| path | turns | p50 ms | p90 ms | p99 ms | max ms |');
+  console.log('|---|---|---|---|---|---|');
+  console.log(row('emulator called directly', d));
+  console.log(row('plain Temporal activity per turn (no kernel)', pt));
+  console.log(row('through the kernel (Temporal + NATS + scheduler)', kt));
+  console.log(row('overhead of plain Temporal (turn - direct p50)', plainOverhead));
+  console.log(row('overhead through the kernel (turn - direct p50)', overhead, true));
+  console.log(row('of which inside the slot (grant to emulator call, release)', sorted(inSlot)));
+  console.log(row('of which between turns (release answered to the next turn activity running: completion, workflow task, dispatch)', sorted(between)));
+  console.log(row('kernel: enqueue round trip (NATS request; the scheduler queues and grants)', sorted(enqueueTrips)));
+  console.log(row('kernel: release round trip (NATS request)', sorted(releaseTrips)));
+  // Where plain Temporal's own time goes, from the server's event times in the plain workflows' histories.
+  const steps = temporalSteps(plainHistories);
+  console.log(row("plain Temporal: activity completed → workflow task started (server: history write, matching dispatch)", steps.dispatch));
+  console.log(row('plain Temporal: workflow task started → completed (poll reply, worker runs the workflow, completion)', steps.workflowTask));
+  console.log(row('plain Temporal: activity started → completed, minus the direct call p50 (eager start, completion)', sorted(steps.activity.map((x) => x - directP50))));
+  const own = percentile(kt, 0.5) - percentile(pt, 0.5);
+  console.log(`kernel's own share at p50 (kernel turn - plain Temporal turn): ${f(own)} ms`);
+  console.log(`target overhead p50 <= 20 ms with ${agents} agent${agents === 1 ? '' : 's'}: ${percentile(overhead, 0.5) <= 20 ? 'met' : 'NOT met'}; load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+/** Temporal's EventType values (temporal.api.enums.v1.EventType) this benchmark reads. */
+const EventType = { workflowTaskStarted: 6, workflowTaskCompleted: 7, activityTaskStarted: 11, activityTaskCompleted: 12 } as const;
+
+/** Per turn of a plain workflow: the server-stamped intervals between the events one activity round trip writes. */
+function temporalSteps(all: HistoryEvent[][]): { dispatch: number[]; workflowTask: number[]; activity: number[] } {
+  const dispatch: number[] = [];
+  const workflowTask: number[] = [];
+  const activity: number[] = [];
+  for (const events of all) {
+    let completedAt: number | undefined;
+    let taskStartedAt: number | undefined;
+    let activityStartedAt: number | undefined;
+    for (const event of events) {
+      const at = ms(event.eventTime);
+      if (event.eventType === EventType.activityTaskStarted) activityStartedAt = at;
+      else if (event.eventType === EventType.activityTaskCompleted) {
+        if (activityStartedAt !== undefined) activity.push(at - activityStartedAt);
+        completedAt = at;
+      } else if (event.eventType === EventType.workflowTaskStarted) {
+        if (completedAt !== undefined) dispatch.push(at - completedAt);
+        taskStartedAt = at;
+      } else if (event.eventType === EventType.workflowTaskCompleted && completedAt !== undefined && taskStartedAt !== undefined) {
+        workflowTask.push(at - taskStartedAt);
+      }
+    }
+  }
+  return { dispatch: sorted(dispatch), workflowTask: sorted(workflowTask), activity: sorted(activity) };
 }
 
 try {

@@ -16,6 +16,9 @@ export interface BenchTurnTiming {
   fetchStartMs: number;
   fetchEndMs: number;
   releasedMs: number;
+  /** Round trips of this turn's two scheduler requests, measured in the activity (ms; enqueue 0 when the lease came from a grant signal). */
+  enqueueRoundTripMs: number;
+  releaseRoundTripMs: number;
 }
 
 export interface BenchTicket {
@@ -91,8 +94,11 @@ export function createBenchActivities(kernel: KernelClient, endpoint: string): B
     async benchTurn({ lease: granted, admission, inputTokens, outputTokens }) {
       const askedAtMs = Date.now();
       let lease = granted;
+      let enqueueRoundTripMs = 0;
       if (!lease && admission) {
+        const asked = performance.now();
         const ticket = await enqueue(admission);
+        enqueueRoundTripMs = performance.now() - asked;
         if (ticket.state !== 'granted' || !ticket.lease) return { ticket, askedAtMs };
         lease = ticket.lease;
       }
@@ -100,13 +106,16 @@ export function createBenchActivities(kernel: KernelClient, endpoint: string): B
       let output = 0;
       const fetchStartMs = Date.now();
       let fetchEndMs = fetchStartMs;
+      let releaseAsked = 0;
       try {
         output = await callEmulator(lease.baseUrl, lease.model, outputTokens);
         fetchEndMs = Date.now();
       } finally {
+        releaseAsked = performance.now();
         await kernel.call(contracts.scheduler.release, { leaseId: lease.leaseId, inputTokens, outputTokens: output }, { timeoutMs: 5_000 });
       }
-      return { lease, timing: { outputTokens: output, fetchStartMs, fetchEndMs, releasedMs: Date.now() }, askedAtMs };
+      const releaseRoundTripMs = performance.now() - releaseAsked;
+      return { lease, timing: { outputTokens: output, fetchStartMs, fetchEndMs, releasedMs: Date.now(), enqueueRoundTripMs, releaseRoundTripMs }, askedAtMs };
     },
     async plainTurn({ baseUrl, model, outputTokens }) {
       return callEmulator(baseUrl, model, outputTokens);

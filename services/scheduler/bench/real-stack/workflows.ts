@@ -35,6 +35,9 @@ export interface BenchAgentResult {
   slotOverheadMs: number[];
   /** Per turn after the first: ms from the previous release to this enqueue, beyond the tool time (workflow tasks, timer, activity dispatch). */
   gapMs: number[];
+  /** Per turn: round trips of the scheduler requests as the activity saw them (enqueue only when it granted at once). */
+  enqueueRoundTripMs: number[];
+  releaseRoundTripMs: number[];
 }
 
 const leaseGranted = defineSignal<[BenchTicket]>('kernos.scheduler.leaseGranted');
@@ -52,6 +55,8 @@ export async function benchAgentWorkflow(agent: BenchAgent): Promise<BenchAgentR
   const holdMs: number[] = [];
   const slotOverheadMs: number[] = [];
   const gapMs: number[] = [];
+  const enqueueRoundTripMs: number[] = [];
+  const releaseRoundTripMs: number[] = [];
   let releasedMs = 0;
   for (let k = 0; k < agent.turns.length; k++) {
     const turn = agent.turns[k]!;
@@ -90,9 +95,11 @@ export async function benchAgentWorkflow(agent: BenchAgent): Promise<BenchAgentR
     holdMs.push(timing.releasedMs - lease.grantedAtMs);
     releasedMs = timing.releasedMs;
     slotOverheadMs.push(timing.fetchStartMs - lease.grantedAtMs + (timing.releasedMs - timing.fetchEndMs));
+    if (timing.enqueueRoundTripMs > 0) enqueueRoundTripMs.push(timing.enqueueRoundTripMs);
+    releaseRoundTripMs.push(timing.releaseRoundTripMs);
     if (turn.toolMs > 0 && k < agent.turns.length - 1) await sleep(turn.toolMs);
   }
-  return { waitedMs, holdMs, slotOverheadMs, gapMs };
+  return { waitedMs, holdMs, slotOverheadMs, gapMs, enqueueRoundTripMs, releaseRoundTripMs };
 }
 
 /** Benchmark C's baseline: an agent on Temporal without Kernos, one plain activity calling the emulator per turn. */
