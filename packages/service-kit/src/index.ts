@@ -5,6 +5,7 @@ export { createKernosService, handle } from './micro.js';
 export type { KernosService, KernosServiceOptions, HandlerContext, EndpointBinding } from './micro.js';
 export { createKernelClient, decodeReply } from './client.js';
 export type { KernelClient, KernelClientOptions, CallOptions } from './client.js';
+export { keepLeaseAlive } from './lease.js';
 export { injectTraceHeaders, extractTraceContext } from './trace-headers.js';
 export { installShutdown, shutdownInOrder } from './shutdown.js';
 export type { InstallShutdownOptions, Shutdown, ShutdownLogger, ShutdownProcess, ShutdownStep } from './shutdown.js';

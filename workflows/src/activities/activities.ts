@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/client';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { KernosError, toKernosError } from '@kernos/errors';
-import { kernelMetrics, type KernelClient, type KernelMetrics } from '@kernos/service-kit';
+import { keepLeaseAlive, kernelMetrics, type KernelClient, type KernelMetrics } from '@kernos/service-kit';
 import { access, audit, contracts, scheduler } from '@kernos/wire';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createContextActivities } from './context.js';
@@ -399,19 +399,6 @@ function toLeaseTicket(ticket: scheduler.Ticket | undefined, ticketId: string): 
       : {}),
     ...(ticket.errorCode ? { errorCode: ticket.errorCode, errorMessage: ticket.errorMessage } : {}),
   };
-}
-
-/**
- * Renews the lease every third of its TTL while the turn runs (kernos.scheduler.renew), so a long turn keeps its
- * slot; a dead worker stops renewing and the lease expires one TTL later. A failed renewal is only retried at the
- * next tick: the turn goes on either way. Returns the function that stops renewing.
- */
-function keepLeaseAlive(kernel: KernelClient, leaseId: string, ttlMs: number): () => void {
-  const everyMs = ttlMs > 0 ? Math.max(250, Math.floor(ttlMs / 3)) : 20_000;
-  const timer = setInterval(() => {
-    void kernel.call(contracts.scheduler.renew, { leaseId }, { timeoutMs: Math.min(everyMs, 5_000) }).catch(() => undefined);
-  }, everyMs);
-  return () => clearInterval(timer);
 }
 
 /**

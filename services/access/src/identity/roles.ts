@@ -92,13 +92,13 @@ export const rolePermissions: Record<KernosRole, RolePermissions> = {
     },
     subscribe: { allow: COMMON_SUB, deny: [] },
   },
-  // The OpenAI-compatible endpoint for unchanged clients: it asks access, takes and returns leases, and appends
+  // The OpenAI-compatible endpoint for unchanged clients: it asks access, takes, renews and returns leases, and appends
   // audit records through access (it never writes the AUDIT stream itself). It serves HTTP, not NATS, so it
   // subscribes to reply inboxes only. The subjects are the contracts its handlers call
   // (services/model-gateway/src/handlers/chat-completions.ts, audit.ts).
   'model-gateway': {
     publish: {
-      allow: ['kernos.access.check', 'kernos.scheduler.acquire', 'kernos.scheduler.release', 'kernos.audit.append'],
+      allow: ['kernos.access.check', 'kernos.scheduler.acquire', 'kernos.scheduler.renew', 'kernos.scheduler.release', 'kernos.audit.append'],
       deny: [...SYSTEM, AUDIT_RECORDS, ...AUDIT_TAMPERING, '$KV.>', '$O.>', '$JS.API.>'],
     },
     subscribe: { allow: COMMON_SUB, deny: [] },

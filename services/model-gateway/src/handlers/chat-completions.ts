@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { z } from 'zod';
 import { toKernosError } from '@kernos/errors';
-import type { KernelClient } from '@kernos/service-kit';
+import { keepLeaseAlive, type KernelClient } from '@kernos/service-kit';
 import { access, contracts } from '@kernos/wire';
 import type { ApiKeyConfig } from '../config.js';
 import { HttpError, httpStatusFor, readBody, sendError, sendJson } from '../http.js';
@@ -99,6 +99,9 @@ export async function handleChatCompletions(deps: ChatHandlerDeps, job: ApiKeyCo
     { timeoutMs: deps.leaseWaitMs + 2_000 },
   );
 
+  // A long completion (slow model, long stream) would otherwise outlive its lease, and the scheduler would give
+  // the slot to someone else while this one still runs on the endpoint.
+  const stopRenewing = keepLeaseAlive(deps.kernel, lease.leaseId, Number(lease.expiresAtMs) - Number(lease.grantedAtMs));
   const abort = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) abort.abort();
@@ -121,6 +124,7 @@ export async function handleChatCompletions(deps: ChatHandlerDeps, job: ApiKeyCo
   const release = async () => {
     if (released) return;
     released = true;
+    stopRenewing();
     deps.budgets.charge(job, usage.input + usage.output);
     await deps.kernel.call(contracts.scheduler.release, { leaseId: lease.leaseId, inputTokens: usage.input, outputTokens: usage.output }).catch(() => undefined);
   };
