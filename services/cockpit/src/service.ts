@@ -31,9 +31,17 @@ export function createCockpitService(options: CockpitServiceOptions): CockpitSer
     refreshMs: options.refreshMs ?? 2_000,
   });
   let server: Server | undefined;
+  // Requests whose handler is still running. A client that hangs up (a closed browser tab) ends its connection but
+  // not its handler, which may still be reading Temporal; stop waits for them, or the caller would close the
+  // Temporal connection under a call that then fails from a retry timer ("Channel has been shut down").
+  const inFlight = new Set<Promise<void>>();
   return {
     async start() {
-      server = createServer((req, res) => void handler.handle(req, res));
+      server = createServer((req, res) => {
+        const handled = handler.handle(req, res).catch((error: unknown) => options.logger.warn('request failed', { error: (error as Error).message }));
+        inFlight.add(handled);
+        void handled.finally(() => inFlight.delete(handled));
+      });
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
         server!.listen(options.port ?? 8470, options.host ?? '127.0.0.1', () => resolve());
@@ -49,6 +57,7 @@ export function createCockpitService(options: CockpitServiceOptions): CockpitSer
       const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
       server.closeIdleConnections();
       await closing;
+      await Promise.all(inFlight);
     },
   };
 }
