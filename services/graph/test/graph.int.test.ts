@@ -150,7 +150,12 @@ describe('audit', () => {
     // Each record carries the trace of the write's own span in the graph service.
     const traceOf = (factId: string) => spans.getFinishedSpans().find((s) => s.name === 'process kernos.graph.write-fact' && s.attributes['kernos.graph.fact_id'] === factId)?.spanContext().traceId;
 
-    const records = (await queryAudit(jetstream(nc), { tenant: run.tenant, jobId: run.jobId, runId: run.runId })).map((r) => r.record);
+    const recordsOf = async (of: typeof run) => (await queryAudit(jetstream(nc), { tenant: of.tenant, jobId: of.jobId, runId: of.runId })).map((r) => r.record);
+    // services/access answers before its decision's record is stored (decisions do not wait for the audit write), so
+    // the decisions may land a moment after the reply: wait for them, then check the chain exactly.
+    const decisionsOf = (records: Awaited<ReturnType<typeof recordsOf>>) => records.filter((r) => r.kind === audit.Kind.ACCESS_DECISION);
+    expect(await eventually(async () => decisionsOf(await recordsOf(run)).length >= 2, 5_000, 50)).toBe(true);
+    const records = await recordsOf(run);
     const writes = records.filter((r) => r.kind === audit.Kind.GRAPH_WRITE);
     expect(writes).toHaveLength(2);
     for (const [i, record] of writes.entries()) {
@@ -169,7 +174,8 @@ describe('audit', () => {
     // A denied write is not a graph write: only its access decision is recorded.
     const denied = { ...ref, runId: unique('denied-run') };
     await rejectionOf(write({ ref: denied, subject, predicate: 'knows', object: 'secrets', dataCategory: 'secret' }));
-    const deniedRecords = (await queryAudit(jetstream(nc), { tenant: denied.tenant, jobId: denied.jobId, runId: denied.runId })).map((r) => r.record);
+    expect(await eventually(async () => decisionsOf(await recordsOf(denied)).length >= 1, 5_000, 50)).toBe(true);
+    const deniedRecords = await recordsOf(denied);
     expect(deniedRecords.map((r) => [r.kind, r.outcome])).toEqual([[audit.Kind.ACCESS_DECISION, 'deny']]);
   });
 });
