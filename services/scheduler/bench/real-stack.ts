@@ -40,7 +40,7 @@ import type { PolicyName, PolicyOptions } from '../src/admission/policy.js';
 import { simulate, type SimResult } from '../src/sim/simulate.js';
 import { generateWorkload, type AgentSpec } from '../src/sim/workload.js';
 import { policyFactories } from '../src/admission/policy.js';
-import { createBenchActivities } from './real-stack/activities.js';
+import { callEmulator, createBenchActivities } from './real-stack/activities.js';
 import type { BenchAgent, BenchAgentResult } from './real-stack/workflows.js';
 
 const { values } = parseArgs({
@@ -316,18 +316,13 @@ async function benchmarkC(client: Client, startRun: StartRun): Promise<void> {
 }
 
 async function overheadRound(client: Client, baseUrl: string, agents: number, turnsEach: number, latencyMs: number, outputTokens: number): Promise<void> {
-  // Direct: the same request the turn activity makes, from `agents` concurrent callers.
+  // Direct: the very call the turn activities make (callEmulator), from `agents` concurrent callers.
   const direct: number[] = [];
   await Promise.all(
     Array.from({ length: agents }, async () => {
       for (let k = 0; k < turnsEach - 1; k++) {
         const start = performance.now();
-        const response = await fetch(`${baseUrl}/chat/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
-          body: JSON.stringify({ model: 'kernos-emu-small', messages: [{ role: 'user', content: 'go' }], max_tokens: outputTokens }),
-        });
-        await response.json();
+        await callEmulator(baseUrl, 'kernos-emu-small', outputTokens);
         direct.push(performance.now() - start);
       }
     }),
